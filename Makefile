@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test graphviz
+.PHONY: lab test graphviz execute
 
 lab: $(STAMP) graphviz
 	$(PY) -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -37,3 +37,8 @@ graphviz:
 	else \
 		echo "graphviz not found: notebooks run, model diagrams are skipped. Install it: sudo apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), conda install graphviz."; \
 	fi
+
+# For maintainers: re-execute notebooks in place and store them clean,
+# e.g. make execute NB=notebooks/00_setup_and_data.ipynb (default: all).
+execute: $(STAMP)
+	$(PY) tools/notebooks.py execute $(NB)

@@ -51,7 +51,9 @@ with _stderr_fd_silenced():
     import tensorflow as tf
 
 import h5py  # noqa: E402  (imported after TensorFlow on purpose, see above)
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
     "DATASETS_DIR",
@@ -63,6 +65,7 @@ __all__ = [
     "generate_signs",
     "has_graphviz",
     "load_dataset",
+    "plot_examples",
 ]
 
 REPO_DIR = Path(__file__).resolve().parent
@@ -83,7 +86,7 @@ SYNTHETIC_FILE = "synthetic_signs_v1.npz"
 # order). The renderer uses only IEEE-exact arithmetic (+ - * / sqrt, min,
 # max) and NumPy's frozen legacy RandomState, so this holds on every machine;
 # tests/test_data.py regenerates the set and checks it.
-SYNTHETIC_SHA256 = "0713663514e9da13c414e62abddef18909511ac053ae4b2d7731efc2740e9b27"
+SYNTHETIC_SHA256 = "e6e7a5b8c799e31eaa06400c3057aebe42c879d820840d69d5a6277f73f57dfa"
 
 
 class DatasetError(ValueError):
@@ -152,8 +155,18 @@ def _upsample(grid: np.ndarray, n: int) -> np.ndarray:
 # Hand geometry in "hand units" (the palm is about 0.6 wide): base point,
 # length and tilt of the index, middle, ring and little finger.
 _FINGER_BASES = ((-0.22, 0.22), (-0.075, 0.25), (0.075, 0.25), (0.22, 0.22))
-_FINGER_LENGTHS = (0.52, 0.60, 0.55, 0.42)
+_FINGER_LENGTHS = (0.56, 0.64, 0.60, 0.48)
 _FINGER_TILTS = (-0.12, -0.04, 0.04, 0.12)
+# Which fingers are raised (0 is the thumb, 1 the index ... 4 the little
+# finger) for each count: the two ways people count on their fingers.
+_RAISED: tuple[tuple[frozenset[int], ...], ...] = (
+    (frozenset(),),
+    (frozenset({1}), frozenset({0})),
+    (frozenset({1, 2}), frozenset({0, 1})),
+    (frozenset({1, 2, 3}), frozenset({0, 1, 2})),
+    (frozenset({1, 2, 3, 4}), frozenset({0, 1, 2, 3})),
+    (frozenset({0, 1, 2, 3, 4}),),
+)
 _LIGHT_SKIN = np.array([0.96, 0.80, 0.69])
 _DARK_SKIN = np.array([0.38, 0.24, 0.16])
 
@@ -167,18 +180,18 @@ def _render_sign(count: int, rs: np.random.RandomState) -> np.ndarray:
     skin = _LIGHT_SKIN * (1 - skin_t) + _DARK_SKIN * skin_t
     skin = np.clip(skin + (rs.random_sample(3) - 0.5) * 0.08, 0.0, 1.0)
     bg = rs.random_sample(3) * 0.9 + 0.05
-    while np.abs(bg - skin).sum() <= 0.35:
+    while np.abs(bg - skin).sum() <= 0.6:
         bg = rs.random_sample(3) * 0.9 + 0.05
-    texture = _upsample(rs.random_sample((5, 5, 3)) - 0.5, n) * (rs.random_sample() * 0.35)
+    texture = _upsample(rs.random_sample((5, 5, 3)) - 0.5, n) * (rs.random_sample() * 0.12)
     g = rs.random_sample(2) - 0.5
-    gradient = ((xs - n / 2) * g[0] + (ys - n / 2) * g[1]) / n * (rs.random_sample() * 0.5)
+    gradient = ((xs - n / 2) * g[0] + (ys - n / 2) * g[1]) / n * (rs.random_sample() * 0.2)
     img = bg[None, None, :] + texture + gradient[:, :, None]
 
-    # Pose: rotation (about +-40 degrees), scale, position, left or right hand.
-    c, s = _direction((rs.random_sample() - 0.5) * 0.7)
-    scale = 30.0 + rs.random_sample() * 10.0  # pixels per hand unit
-    cx = n / 2 + (rs.random_sample() - 0.5) * 12.0
-    cy = n * 0.6 + (rs.random_sample() - 0.5) * 10.0
+    # Pose: rotation (about +-15 degrees), scale, position, left or right hand.
+    c, s = _direction((rs.random_sample() - 0.5) * 0.27)
+    scale = 34.0 + rs.random_sample() * 6.0  # pixels per hand unit
+    cx = n / 2 + (rs.random_sample() - 0.5) * 8.0
+    cy = n * 0.6 + (rs.random_sample() - 0.5) * 8.0
     mirror = 1.0 if rs.random_sample() < 0.5 else -1.0
     dx, dy = xs - cx, ys - cy
     u = (c * dx + s * dy) / scale * mirror
@@ -188,21 +201,21 @@ def _render_sign(count: int, rs: np.random.RandomState) -> np.ndarray:
 
     # Parts as (signed distance, half thickness), drawn back to front:
     # forearm (reaching past the image edge), palm, folded fingers, raised ones.
-    spread = 0.3 + rs.random_sample() * 0.9
-    raised = set(rs.permutation(5)[:count].tolist())  # 0 is the thumb
+    spread = 0.7 + rs.random_sample() * 0.6
+    raised = _RAISED[count][rs.randint(len(_RAISED[count]))]
     back = [
         (_capsule(u, v, (0.0, -0.2), (0.0, -4.0), 0.24), 0.24),
         (_rounded_box(u, v, 0.30, 0.28, 0.12), 0.28),
     ]
     folded, extended = [], []
     for k, ((bu, bv), length, tilt) in enumerate(zip(_FINGER_BASES, _FINGER_LENGTHS, _FINGER_TILTS, strict=True)):
-        r = 0.068 + rs.random_sample() * 0.012
+        r = 0.085 + rs.random_sample() * 0.01
         if k + 1 in raised:
             fc, fs = _direction(tilt * spread + (rs.random_sample() - 0.5) * 0.08)
             reach = length * (0.85 + rs.random_sample() * 0.3)
             extended.append((_capsule(u, v, (bu, bv), (bu + fs * reach, bv + fc * reach), r), r))
         else:  # a knuckle at the top of the palm
-            folded.append((_capsule(u, v, (bu, bv - 0.02), (bu, bv + 0.06), r + 0.01), r))
+            folded.append((_capsule(u, v, (bu, bv - 0.04), (bu, bv + 0.02), r + 0.01), r))
     if 0 in raised:
         tc, ts = _direction(-0.45 - rs.random_sample() * 0.3)
         reach = 0.42 * (0.85 + rs.random_sample() * 0.3)
@@ -212,11 +225,11 @@ def _render_sign(count: int, rs: np.random.RandomState) -> np.ndarray:
 
     for dist, half in back + folded + extended:
         coverage = np.clip(0.5 - dist * scale, 0.0, 1.0)[:, :, None]  # anti-aliased edge
-        shade = (0.72 + 0.28 * np.clip(-dist / half * 1.6, 0.0, 1.0)) * lighting
+        shade = (0.6 + 0.4 * np.clip(-dist / half * 1.6, 0.0, 1.0)) * lighting
         img = img * (1.0 - coverage) + skin[None, None, :] * shade[:, :, None] * coverage
-    for _ in range(rs.randint(0, 3)):
+    for _ in range(rs.randint(0, 2)):
         img = _blur(img)
-    img = img + (rs.random_sample(img.shape) - 0.5) * (rs.random_sample() * 0.12)
+    img = img + (rs.random_sample(img.shape) - 0.5) * (rs.random_sample() * 0.05)
     return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -342,6 +355,31 @@ def load_dataset(
     if verbose:
         print(f"load_dataset: using {source}")
     return x_train, y_train.reshape(1, -1), x_test, y_test.reshape(1, -1), classes
+
+
+def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
+    """A grid with the first ``per_class`` images of each class, one row per class.
+
+    Args:
+        X: images ``(m, 64, 64, 3)``, uint8 or floats in [0, 1].
+        Y: labels ``(m,)`` or ``(1, m)``.
+        per_class: columns of the grid.
+    """
+    labels = np.asarray(Y).reshape(-1)
+    classes = np.unique(labels)
+    fig, axes = plt.subplots(
+        len(classes), per_class, figsize=(per_class * 1.1, len(classes) * 1.2), squeeze=False, facecolor="white"
+    )
+    for row, label in zip(axes, classes, strict=True):
+        picks = np.flatnonzero(labels == label)[:per_class]
+        for ax in row:
+            ax.axis("off")
+        for ax, i in zip(row, picks, strict=False):
+            ax.imshow(X[i])
+        row[0].set_title(f"class {label}", loc="left", fontsize=9)
+    fig.suptitle("SIGNS: the first images of each class (label = raised fingers)")
+    fig.tight_layout()
+    return fig
 
 
 # ---------------------------------------------------------------------------
