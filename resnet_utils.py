@@ -9,6 +9,9 @@ Contents
 - Data: ``load_dataset`` (original SIGNS files when present, else the course's
   own synthetic SIGNS set), ``generate_signs`` (the numpy-only renderer) and
   ``convert_to_one_hot``.
+- Blocks: the reference ``identity_block`` and ``convolutional_block`` of
+  ResNet v1 (bottleneck), and the graded checks ``check_identity_block`` and
+  ``check_convolutional_block`` that name a learner's mistake.
 - Environment: ``environment_report`` and ``has_graphviz``.
 """
 
@@ -59,11 +62,16 @@ __all__ = [
     "DATASETS_DIR",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
+    "HINTS",
     "DatasetError",
     "convert_to_one_hot",
     "environment_report",
     "generate_signs",
     "has_graphviz",
+    "check_convolutional_block",
+    "check_identity_block",
+    "convolutional_block",
+    "identity_block",
     "load_dataset",
     "plot_examples",
 ]
@@ -380,6 +388,250 @@ def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
     fig.suptitle("SIGNS: the first images of each class (label = raised fingers)")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------
+# Residual blocks (ResNet v1 bottleneck)
+# ---------------------------------------------------------------------------
+
+Filters = tuple[int, int, int] | list[int]
+
+
+def identity_block(X: keras.KerasTensor, f: int, filters: Filters, stage: int, block: str) -> keras.KerasTensor:
+    """The identity block: input and output have the same shape.
+
+    Main path 1x1 conv (valid) -> BN -> ReLU -> fxf conv (same) -> BN -> ReLU
+    -> 1x1 conv (valid) -> BN; the input is added to it, then a final ReLU.
+
+    Args:
+        X: input tensor ``(m, n_H, n_W, n_C)`` with ``n_C == filters[2]``.
+        f: size of the middle convolution's window.
+        filters: ``(F1, F2, F3)``, the filters of the three convolutions.
+        stage: stage number, used in the layer names (``res2a_branch2a``).
+        block: block letter within the stage, used in the layer names.
+
+    Returns:
+        tensor ``(m, n_H, n_W, F3)``.
+    """
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    F1, F2, F3 = filters
+    init = keras.initializers.GlorotUniform(seed=0)
+    L = keras.layers
+    shortcut = X
+    X = L.Conv2D(F1, 1, strides=1, padding="valid", name=conv + "2a", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2a")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2a")(X)
+    X = L.Conv2D(F2, f, strides=1, padding="same", name=conv + "2b", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2b")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2b")(X)
+    X = L.Conv2D(F3, 1, strides=1, padding="valid", name=conv + "2c", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
+    X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
+    return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+
+
+def convolutional_block(
+    X: keras.KerasTensor, f: int, filters: Filters, stage: int, block: str, s: int = 2
+) -> keras.KerasTensor:
+    """The convolutional block: changes the number of channels and, with s > 1, the size.
+
+    Main path as in ``identity_block`` but with stride ``s`` in the first 1x1
+    conv; the shortcut is a 1x1 conv with stride ``s`` to ``F3`` filters + BN
+    (``..._branch1``); the two are added, then a final ReLU.
+
+    Args:
+        X: input tensor ``(m, n_H, n_W, n_C)``.
+        f: size of the middle convolution's window.
+        filters: ``(F1, F2, F3)``, the filters of the three convolutions.
+        stage: stage number, used in the layer names.
+        block: block letter within the stage, used in the layer names.
+        s: stride of the first 1x1 conv and of the shortcut conv.
+
+    Returns:
+        tensor ``(m, ceil(n_H / s), ceil(n_W / s), F3)``.
+    """
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    F1, F2, F3 = filters
+    init = keras.initializers.GlorotUniform(seed=0)
+    L = keras.layers
+    shortcut = L.Conv2D(F3, 1, strides=s, padding="valid", name=conv + "1", kernel_initializer=init)(X)
+    shortcut = L.BatchNormalization(axis=3, name=bn + "1")(shortcut)
+    X = L.Conv2D(F1, 1, strides=s, padding="valid", name=conv + "2a", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2a")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2a")(X)
+    X = L.Conv2D(F2, f, strides=1, padding="same", name=conv + "2b", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2b")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2b")(X)
+    X = L.Conv2D(F3, 1, strides=1, padding="valid", name=conv + "2c", kernel_initializer=init)(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
+    X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
+    return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+
+
+# The hint printed for each mistake a check can name.
+HINTS: dict[str, str] = {
+    "ok": "All checks passed: your block matches the reference ResNet v1 bottleneck.",
+    "not_implemented": "Not implemented yet: replace the `raise NotImplementedError()` with your code.",
+    "error": "Your block raised an error when called on a Keras tensor: {detail}",
+    "layer_names": "Layer {detail} not found: name the layers 'res{{stage}}{{block}}_branch2a/2b/2c', "
+    "'bn{{stage}}{{block}}_branch2a/2b/2c' (and '..._branch1' for the shortcut), with the stage and block passed in.",
+    "padding": "Wrong padding on {detail}: the 1x1 convs use padding='valid' and the fxf conv padding='same', "
+    "so that the fxf conv keeps the height and width.",
+    "kernel_size": "Wrong window on {detail}: branch2a, 2c and the shortcut are 1x1 convs, branch2b is f x f.",
+    "stride": "Stride on the wrong conv ({detail}): the stride s belongs to the first 1x1 conv (branch2a) and "
+    "the shortcut conv (branch1); every other conv has stride 1.",
+    "filters": "Wrong number of filters on {detail}: branch2a has F1, 2b has F2, 2c has F3, and the shortcut "
+    "conv must have F3 filters so that it can be added to the main path.",
+    "bn_axis": "BatchNorm on the wrong axis in {detail}: normalise the channels, axis=3 (channels last).",
+    "missing_final_relu": "The final ReLU is missing: apply Activation('relu') after adding the shortcut.",
+    "relu_before_add": "The ReLU comes before the addition: add the shortcut to the output of the last "
+    "BatchNorm first, then apply the final ReLU.",
+    "no_shortcut": "The shortcut is not added: the block must compute ReLU(main path + shortcut).",
+    "add_shapes": "The main path and the shortcut have different shapes at the addition ({detail}): the "
+    "shortcut conv needs F3 filters and the same stride s as branch2a.",
+    "missing_bn": "No BatchNorm named {detail}: every conv of the main path is followed by "
+    "BatchNormalization(axis=3) named 'bn{{stage}}{{block}}_branch2a/2b/2c'.",
+    "shortcut_no_bn": "The shortcut has no BatchNorm: after its 1x1 conv comes BatchNormalization(axis=3) "
+    "named 'bn{{stage}}{{block}}_branch1'.",
+    "shape": "Wrong output shape: expected {detail}.",
+    "values": "The output shape is right but the values differ from the reference ({detail}); compare your "
+    "block with the diagram, layer by layer.",
+}
+
+_CHECK_INPUT = (3, 4, 4, 6)
+_CHECK_FILTERS = (2, 4, 6)
+
+
+def _verdict(key: str, detail: str = "") -> str:
+    print(("✔ " if key == "ok" else "✘ ") + HINTS[key].format(detail=detail))
+    return key
+
+
+def _randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
+    """Give every BatchNorm layer non-trivial gamma, beta and moving statistics."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights(
+                [rs.uniform(0.5, 1.5, n), rs.uniform(-0.5, 0.5, n), rs.uniform(-0.5, 0.5, n), rs.uniform(0.5, 2.0, n)]
+            )
+
+
+def _check_block(fn: object, reference: object, s: int | None) -> str:
+    """Compare a learner's block function with the reference and name the first mistake."""
+    kwargs = {} if s is None else {"s": s}
+    stage, block = 9, "z"
+    inputs = keras.Input(_CHECK_INPUT[1:])
+    ref = keras.Model(inputs, reference(inputs, 3, _CHECK_FILTERS, stage, block, **kwargs))  # type: ignore[operator]
+    try:
+        learner_in = keras.Input(_CHECK_INPUT[1:])
+        learner = keras.Model(learner_in, fn(learner_in, 3, list(_CHECK_FILTERS), stage, block, **kwargs))  # type: ignore[operator]
+    except NotImplementedError:
+        return _verdict("not_implemented")
+    except Exception as err:  # a learner's bug can raise anything; report it as a hint
+        message = str(err)
+        if "output size would be zero or negative" in message:
+            return _verdict("padding", "a conv shrank the image to nothing")
+        if "incompatible shapes" in message:
+            shapes = message.split("Received ")[-1]
+            spatial_only = s is None  # the identity block has no stride: only padding changes the size
+            return _verdict("padding" if spatial_only else "add_shapes", f"at the addition: {shapes}")
+        return _verdict("error", f"{type(err).__name__}: {err}")
+
+    names = {layer.name: layer for layer in learner.layers}
+    for ref_layer in ref.layers:
+        if not isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
+            continue
+        layer = names.get(ref_layer.name)
+        if layer is None:
+            has_add = any(isinstance(x, keras.layers.Add) for x in learner.layers)
+            if ref_layer.name.endswith("branch1"):
+                if not has_add:
+                    return _verdict("no_shortcut")
+                if isinstance(ref_layer, keras.layers.BatchNormalization):
+                    return _verdict("shortcut_no_bn")
+            if isinstance(ref_layer, keras.layers.BatchNormalization) and any(
+                layer.name.startswith("bn") for layer in learner.layers
+            ):
+                return _verdict("missing_bn", repr(ref_layer.name))
+            return _verdict("layer_names", repr(ref_layer.name))
+        if isinstance(ref_layer, keras.layers.Conv2D):
+            if tuple(layer.kernel_size) != tuple(ref_layer.kernel_size):
+                return _verdict("kernel_size", layer.name)
+            if tuple(layer.strides) != tuple(ref_layer.strides):
+                return _verdict("stride", f"{layer.name} has strides {tuple(layer.strides)}")
+            if layer.filters != ref_layer.filters:
+                return _verdict("filters", f"{layer.name} ({layer.filters} instead of {ref_layer.filters})")
+            if layer.kernel_size != (1, 1) and layer.padding != ref_layer.padding:
+                return _verdict("padding", f"{layer.name} (padding='{layer.padding}')")
+        elif layer.axis not in (3, -1, [3], [-1]):
+            return _verdict("bn_axis", f"{layer.name} (axis={layer.axis})")
+    if tuple(learner.output.shape) != tuple(ref.output.shape):
+        return _verdict("shape", f"{tuple(ref.output.shape)}, got {tuple(learner.output.shape)}")
+
+    rs = np.random.RandomState(1)
+    _randomize_batchnorm(ref, rs)
+    for ref_layer in ref.layers:
+        if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
+            try:
+                names[ref_layer.name].set_weights(ref_layer.get_weights())
+            except ValueError as err:
+                return _verdict("error", f"weights of {ref_layer.name} do not fit the reference's: {err}")
+    x = rs.normal(size=_CHECK_INPUT).astype("float32")
+    for training in (True, False):
+        got = keras.ops.convert_to_numpy(learner(x, training=training))
+        want = keras.ops.convert_to_numpy(ref(x, training=training))
+        if not np.allclose(got, want, atol=1e-5):
+            key = _diagnose(ref, x, got, stage, block) if training else "values"
+            mode = "training" if training else "inference"
+            return _verdict(key, f"{mode} mode, max difference {np.abs(got - want).max():.3g}")
+    return _verdict("ok")
+
+
+def _diagnose(ref: keras.Model, x: np.ndarray, got: np.ndarray, stage: int, block: str) -> str:
+    """Match a wrong output against the usual mistakes, computed from the reference's pieces."""
+    main_name, add_name = f"bn{stage}{block}_branch2c", f"res{stage}{block}_add"
+    add_inputs = ref.get_layer(add_name).input
+    probe = keras.Model(ref.input, [ref.get_layer(main_name).output, add_inputs[1]])
+    main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=True))
+    relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
+    candidates = {
+        "missing_final_relu": main + shortcut,
+        "relu_before_add": relu(main) + shortcut,
+        "no_shortcut": relu(main),
+    }
+    for key, value in candidates.items():
+        if value.shape == got.shape and np.allclose(got, value, atol=1e-5):
+            return key
+    if got.min() < 0:
+        return "missing_final_relu"
+    return "values"
+
+
+def check_identity_block(fn: object) -> str:
+    """Check a learner's ``identity_block(X, f, filters, stage, block)`` against the reference.
+
+    Builds both on a ``(3, 4, 4, 6)`` input with ``f=3, filters=[2, 4, 6]``,
+    checks the layers (names, windows, strides, filters, padding, BatchNorm
+    axis), copies the reference's weights into the learner's block and
+    compares the outputs in training and in inference mode.
+
+    Returns:
+        the key of the printed verdict in ``HINTS``: ``"ok"``, ``"not_implemented"``
+        or the mistake found.
+    """
+    return _check_block(fn, identity_block, s=None)
+
+
+def check_convolutional_block(fn: object) -> str:
+    """Check a learner's ``convolutional_block(X, f, filters, stage, block, s)`` against the reference.
+
+    As ``check_identity_block``, with ``s=2`` (so ``(3, 4, 4, 6) -> (3, 2, 2, 6)``).
+
+    Returns:
+        the key of the printed verdict in ``HINTS``.
+    """
+    return _check_block(fn, convolutional_block, s=2)
 
 
 # ---------------------------------------------------------------------------
