@@ -72,6 +72,8 @@ __all__ = [
     "check_identity_block",
     "convolutional_block",
     "identity_block",
+    "keras_applications_name",
+    "show_diagram",
     "load_dataset",
     "plot_examples",
 ]
@@ -466,6 +468,32 @@ def convolutional_block(
     X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
     X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
     return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+
+
+def keras_applications_name(name: str) -> str:
+    """The name of the matching layer in ``keras.applications.ResNet50``.
+
+    ``'res2a_branch2a'`` -> ``'conv2_block1_1_conv'``, ``'bn3b_branch2c'`` ->
+    ``'conv3_block2_3_bn'``, ``'res4a_branch1'`` -> ``'conv4_block1_0_conv'``.
+    """
+    kind, rest = ("bn", name[2:]) if name.startswith("bn") else ("conv", name.removeprefix("res"))
+    unit, _, branch = rest.partition("_branch")
+    if len(unit) != 2 or not unit[0].isdigit() or not unit[1].isalpha() or branch not in ("1", "2a", "2b", "2c"):
+        raise ValueError(f"keras_applications_name: expected a name like 'res2a_branch2a' or 'bn2a_branch1', found {name!r}")
+    number = {"1": 0, "2a": 1, "2b": 2, "2c": 3}[branch]
+    return f"conv{unit[0]}_block{ord(unit[1]) - ord('a') + 1}_{number}_{kind}"
+
+
+def show_diagram(model: keras.Model, path: str | os.PathLike[str]) -> object | None:
+    """``keras.utils.plot_model`` of ``model`` with shapes, written to ``path``.
+
+    Returns the image to display, or prints a one-line note and returns None
+    when Graphviz's ``dot`` program is missing (the lesson goes on without it).
+    """
+    if not has_graphviz():
+        print("(diagram skipped: Graphviz's `dot` program is not installed; see the README's FAQ)")
+        return None
+    return keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=64)
 
 
 # The hint printed for each mistake a check can name.

@@ -18,7 +18,10 @@ from resnet_utils import (
     check_convolutional_block,
     check_identity_block,
     convolutional_block,
+    has_graphviz,
     identity_block,
+    keras_applications_name,
+    show_diagram,
 )
 
 L = keras.layers
@@ -167,3 +170,42 @@ def test_check_reports_errors_as_a_hint(capsys: pytest.CaptureFixture[str]) -> N
 def test_every_hint_is_used_or_generic() -> None:
     used = set(IDENTITY_MUTANTS) | set(CONVOLUTIONAL_MUTANTS)
     assert set(HINTS) - used == {"ok", "error", "kernel_size", "filters", "shape", "values"}
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("res2a_branch2a", "conv2_block1_1_conv"),
+        ("bn3b_branch2c", "conv3_block2_3_bn"),
+        ("res4a_branch1", "conv4_block1_0_conv"),
+        ("bn5c_branch2b", "conv5_block3_2_bn"),
+        ("res4f_branch2a", "conv4_block6_1_conv"),
+    ],
+)
+def test_keras_applications_name(ours: str, theirs: str) -> None:
+    assert keras_applications_name(ours) == theirs
+
+
+@pytest.mark.parametrize("bad", ["conv1", "res2a_branch3", "resXa_branch2a", "bn2_branch2a"])
+def test_keras_applications_name_rejects_other_names(bad: str) -> None:
+    with pytest.raises(ValueError, match=f"found {bad!r}"):
+        keras_applications_name(bad)
+
+
+def test_show_diagram_without_graphviz_prints_a_note(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    x = keras.Input((4, 4, 6))
+    model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert show_diagram(model, tmp_path / "block.png") is None
+    assert "diagram skipped" in capsys.readouterr().out
+
+
+def test_show_diagram_writes_the_file_when_graphviz_is_there(tmp_path: Any) -> None:
+    if not has_graphviz():
+        pytest.skip("Graphviz's dot is not installed here")
+    x = keras.Input((4, 4, 6))
+    model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
+    assert show_diagram(model, tmp_path / "block.png") is not None
+    assert (tmp_path / "block.png").stat().st_size > 0
