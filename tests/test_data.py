@@ -214,3 +214,13 @@ def test_has_graphviz_follows_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     dot.write_text("#!/bin/sh\n")
     dot.chmod(0o755)
     assert ru.has_graphviz()
+
+
+def test_plot_examples_one_row_per_class() -> None:
+    x, y = generate_signs(per_class=2, seed=1)
+    fig = ru.plot_examples(x, y.reshape(1, -1), per_class=3)
+    axes = fig.get_axes()
+    assert len(axes) == 6 * 3
+    assert [ax.get_title(loc="left") for ax in axes[::3]] == [f"class {k}" for k in range(6)]
+    assert sum(bool(ax.images) for ax in axes) == 12  # 2 images per class, third column empty
+    ru.plt.close(fig)
