@@ -399,6 +399,29 @@ def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
 Filters = tuple[int, int, int] | list[int]
 
 
+def _init() -> keras.initializers.Initializer:
+    return keras.initializers.GlorotUniform(seed=0)
+
+
+def _residual(
+    X: keras.KerasTensor, f: int, filters: Filters, stage: int, block: str, s: int, shortcut: keras.KerasTensor
+) -> keras.KerasTensor:
+    """Bottleneck main path on X (stride s in the first 1x1 conv), plus shortcut, then ReLU."""
+    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
+    F1, F2, F3 = filters
+    L = keras.layers
+    X = L.Conv2D(F1, 1, strides=s, padding="valid", name=conv + "2a", kernel_initializer=_init())(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2a")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2a")(X)
+    X = L.Conv2D(F2, f, strides=1, padding="same", name=conv + "2b", kernel_initializer=_init())(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2b")(X)
+    X = L.Activation("relu", name=f"res{stage}{block}_relu2b")(X)
+    X = L.Conv2D(F3, 1, strides=1, padding="valid", name=conv + "2c", kernel_initializer=_init())(X)
+    X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
+    X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
+    return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+
+
 def identity_block(X: keras.KerasTensor, f: int, filters: Filters, stage: int, block: str) -> keras.KerasTensor:
     """The identity block: input and output have the same shape.
 
@@ -415,21 +438,7 @@ def identity_block(X: keras.KerasTensor, f: int, filters: Filters, stage: int, b
     Returns:
         tensor ``(m, n_H, n_W, F3)``.
     """
-    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
-    F1, F2, F3 = filters
-    init = keras.initializers.GlorotUniform(seed=0)
-    L = keras.layers
-    shortcut = X
-    X = L.Conv2D(F1, 1, strides=1, padding="valid", name=conv + "2a", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2a")(X)
-    X = L.Activation("relu", name=f"res{stage}{block}_relu2a")(X)
-    X = L.Conv2D(F2, f, strides=1, padding="same", name=conv + "2b", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2b")(X)
-    X = L.Activation("relu", name=f"res{stage}{block}_relu2b")(X)
-    X = L.Conv2D(F3, 1, strides=1, padding="valid", name=conv + "2c", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
-    X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
-    return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+    return _residual(X, f, filters, stage, block, s=1, shortcut=X)
 
 
 def convolutional_block(
@@ -452,22 +461,11 @@ def convolutional_block(
     Returns:
         tensor ``(m, ceil(n_H / s), ceil(n_W / s), F3)``.
     """
-    conv, bn = f"res{stage}{block}_branch", f"bn{stage}{block}_branch"
-    F1, F2, F3 = filters
-    init = keras.initializers.GlorotUniform(seed=0)
-    L = keras.layers
-    shortcut = L.Conv2D(F3, 1, strides=s, padding="valid", name=conv + "1", kernel_initializer=init)(X)
-    shortcut = L.BatchNormalization(axis=3, name=bn + "1")(shortcut)
-    X = L.Conv2D(F1, 1, strides=s, padding="valid", name=conv + "2a", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2a")(X)
-    X = L.Activation("relu", name=f"res{stage}{block}_relu2a")(X)
-    X = L.Conv2D(F2, f, strides=1, padding="same", name=conv + "2b", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2b")(X)
-    X = L.Activation("relu", name=f"res{stage}{block}_relu2b")(X)
-    X = L.Conv2D(F3, 1, strides=1, padding="valid", name=conv + "2c", kernel_initializer=init)(X)
-    X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
-    X = L.Add(name=f"res{stage}{block}_add")([X, shortcut])
-    return L.Activation("relu", name=f"res{stage}{block}_out")(X)
+    shortcut = keras.layers.Conv2D(
+        filters[2], 1, strides=s, padding="valid", name=f"res{stage}{block}_branch1", kernel_initializer=_init()
+    )(X)
+    shortcut = keras.layers.BatchNormalization(axis=3, name=f"bn{stage}{block}_branch1")(shortcut)
+    return _residual(X, f, filters, stage, block, s=s, shortcut=shortcut)
 
 
 def keras_applications_name(name: str) -> str:
