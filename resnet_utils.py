@@ -76,6 +76,7 @@ __all__ = [
     "show_diagram",
     "load_dataset",
     "plot_examples",
+    "randomize_batchnorm",
 ]
 
 REPO_DIR = Path(__file__).resolve().parent
@@ -533,8 +534,9 @@ def _verdict(key: str, detail: str = "") -> str:
     return key
 
 
-def _randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
-    """Give every BatchNorm layer non-trivial gamma, beta and moving statistics."""
+def randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
+    """Give every BatchNorm layer of ``model`` random gamma, beta and moving statistics,
+    so that comparisons in inference mode test non-trivial moving averages."""
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             n = layer.gamma.shape[0]
@@ -596,7 +598,7 @@ def _check_block(fn: object, reference: object, s: int | None) -> str:
         return _verdict("shape", f"{tuple(ref.output.shape)}, got {tuple(learner.output.shape)}")
 
     rs = np.random.RandomState(1)
-    _randomize_batchnorm(ref, rs)
+    randomize_batchnorm(ref, rs)
     for ref_layer in ref.layers:
         if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
             try:

@@ -21,6 +21,7 @@ from resnet_utils import (
     has_graphviz,
     identity_block,
     keras_applications_name,
+    randomize_batchnorm,
     show_diagram,
 )
 
@@ -209,3 +210,12 @@ def test_show_diagram_writes_the_file_when_graphviz_is_there(tmp_path: Any) -> N
     model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
     assert show_diagram(model, tmp_path / "block.png") is not None
     assert (tmp_path / "block.png").stat().st_size > 0
+
+
+def test_randomize_batchnorm_sets_non_trivial_statistics() -> None:
+    x = keras.Input((4, 4, 6))
+    model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
+    randomize_batchnorm(model, np.random.RandomState(0))
+    gamma, beta, mean, var = model.get_layer("bn2a_branch2c").get_weights()
+    assert not np.allclose(gamma, 1) and not np.allclose(beta, 0)
+    assert not np.allclose(mean, 0) and (var >= 0.5).all() and not np.allclose(var, 1)
