@@ -11,10 +11,11 @@ STAMP := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: lab test graphviz execute
+.PHONY: lab test graphviz execute student
 
+# Opens the repository: notebooks/ holds the worked lessons, student/ the coursework edition.
 lab: $(STAMP) graphviz
-	$(PY) -m jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(PY) -m jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP) graphviz
 	$(PY) -m pytest
@@ -42,3 +43,8 @@ graphviz:
 # e.g. make execute NB=notebooks/00_setup_and_data.ipynb (default: all).
 execute: $(STAMP)
 	$(PY) tools/notebooks.py execute $(NB)
+
+# For teachers and maintainers: regenerate the student edition (student/) from
+# the solution notebooks; CI fails when it is out of date (tests/test_student.py).
+student: $(STAMP)
+	$(PY) tools/notebooks.py student

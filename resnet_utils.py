@@ -53,30 +53,56 @@ with _stderr_fd_silenced():
     import keras
     import tensorflow as tf
 
+# TensorFlow's Python-side warnings (e.g. "5 out of the last 17 calls ... triggered
+# tf.function retracing") would land in the outputs too.
+tf.get_logger().setLevel("ERROR")
+
 import h5py  # noqa: E402  (imported after TensorFlow on purpose, see above)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
+    "BASIC_HINTS",
     "DATASETS_DIR",
+    "HINTS",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
-    "HINTS",
+    "RESNET50_STAGES",
     "DatasetError",
-    "convert_to_one_hot",
-    "environment_report",
-    "generate_signs",
-    "has_graphviz",
+    "ImageError",
+    "ResNet50",
+    "accuracy",
+    "augmenter",
+    "basic_block",
     "check_convolutional_block",
     "check_identity_block",
+    "check_residual_block",
+    "cifar_net",
+    "confusion_matrix",
+    "convert_to_one_hot",
     "convolutional_block",
+    "downsample",
+    "environment_report",
+    "generate_signs",
+    "gradient_norms",
+    "has_graphviz",
     "identity_block",
     "keras_applications_name",
-    "show_diagram",
     "load_dataset",
+    "load_image",
+    "plot_confusion",
     "plot_examples",
+    "plot_history",
+    "plot_misclassified",
+    "plot_prediction",
+    "predict_image",
+    "preprocess",
     "randomize_batchnorm",
+    "render_sign",
+    "run_degradation",
+    "show_diagram",
+    "train_dataset",
 ]
 
 REPO_DIR = Path(__file__).resolve().parent
@@ -92,12 +118,12 @@ TEST_PER_CLASS = 20
 
 ORIGINAL_TRAIN = "train_signs.h5"
 ORIGINAL_TEST = "test_signs.h5"
-SYNTHETIC_FILE = "synthetic_signs_v1.npz"
+SYNTHETIC_FILE = "synthetic_signs_v2.npz"
 # sha256 of the synthetic set (train x, train y, test x, test y bytes, in that
 # order). The renderer uses only IEEE-exact arithmetic (+ - * / sqrt, min,
 # max) and NumPy's frozen legacy RandomState, so this holds on every machine;
 # tests/test_data.py regenerates the set and checks it.
-SYNTHETIC_SHA256 = "e6e7a5b8c799e31eaa06400c3057aebe42c879d820840d69d5a6277f73f57dfa"
+SYNTHETIC_SHA256 = "578f45544a4aad91a111004f18441924860b8a6e2bace26743e8419c3a98532e"
 
 
 class DatasetError(ValueError):
@@ -117,8 +143,7 @@ def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
     labels = np.asarray(Y).reshape(-1)
     if labels.size and (labels.min() < 0 or labels.max() >= C):
         raise ValueError(
-            f"convert_to_one_hot: labels must lie in 0..{C - 1}, "
-            f"found values from {labels.min()} to {labels.max()}"
+            f"convert_to_one_hot: labels must lie in 0..{C - 1}, found values from {labels.min()} to {labels.max()}"
         )
     return np.eye(C)[labels].T
 
@@ -167,7 +192,7 @@ def _upsample(grid: np.ndarray, n: int) -> np.ndarray:
 # length and tilt of the index, middle, ring and little finger.
 _FINGER_BASES = ((-0.22, 0.22), (-0.075, 0.25), (0.075, 0.25), (0.22, 0.22))
 _FINGER_LENGTHS = (0.56, 0.64, 0.60, 0.48)
-_FINGER_TILTS = (-0.12, -0.04, 0.04, 0.12)
+_FINGER_TILTS = (-0.30, -0.10, 0.10, 0.30)
 # Which fingers are raised (0 is the thumb, 1 the index ... 4 the little
 # finger) for each count: the two ways people count on their fingers.
 _RAISED: tuple[tuple[frozenset[int], ...], ...] = (
@@ -182,9 +207,10 @@ _LIGHT_SKIN = np.array([0.96, 0.80, 0.69])
 _DARK_SKIN = np.array([0.38, 0.24, 0.16])
 
 
-def _render_sign(count: int, rs: np.random.RandomState) -> np.ndarray:
-    """Draw one 64x64 RGB hand showing ``count`` fingers; returns uint8."""
-    n = IMAGE_SHAPE[0]
+def _render_sign(count: int, rs: np.random.RandomState, size: int = IMAGE_SHAPE[0]) -> np.ndarray:
+    """Draw one ``size`` x ``size`` RGB hand showing ``count`` fingers; returns uint8."""
+    n = size
+    zoom = n / IMAGE_SHAPE[0]  # exactly 1.0 at 64x64, so the course data stays byte-identical
     ys, xs = np.mgrid[0:n, 0:n] + 0.5
     # Skin tone, and a background colour that differs from it.
     skin_t = rs.random_sample()
@@ -200,9 +226,9 @@ def _render_sign(count: int, rs: np.random.RandomState) -> np.ndarray:
 
     # Pose: rotation (about +-15 degrees), scale, position, left or right hand.
     c, s = _direction((rs.random_sample() - 0.5) * 0.27)
-    scale = 34.0 + rs.random_sample() * 6.0  # pixels per hand unit
-    cx = n / 2 + (rs.random_sample() - 0.5) * 8.0
-    cy = n * 0.6 + (rs.random_sample() - 0.5) * 8.0
+    scale = (34.0 + rs.random_sample() * 6.0) * zoom  # pixels per hand unit
+    cx = n / 2 + (rs.random_sample() - 0.5) * 8.0 * zoom
+    cy = n * 0.6 + (rs.random_sample() - 0.5) * 8.0 * zoom
     mirror = 1.0 if rs.random_sample() < 0.5 else -1.0
     dx, dy = xs - cx, ys - cy
     u = (c * dx + s * dy) / scale * mirror
@@ -394,6 +420,140 @@ def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
 
 
 # ---------------------------------------------------------------------------
+# The degradation experiment (notebook 01): CIFAR-style plain and residual nets
+# ---------------------------------------------------------------------------
+
+
+def basic_block(
+    X: keras.KerasTensor, filters: int, s: int = 1, residual: bool = True, name: str = "block"
+) -> keras.KerasTensor:
+    """Two 3x3 conv-BN layers (stride ``s`` in the first), with or without a shortcut.
+
+    Plain: ``ReLU(BN(conv(ReLU(BN(conv(X))))))``. Residual: the same, with the
+    input added before the last ReLU; where the shape changes (``s > 1`` or a
+    new number of channels) the shortcut is a 1x1 conv with stride ``s`` + BN
+    (``{name}_proj``, ``{name}_proj_bn``), as in He et al. (2016), option B.
+
+    Layers are named ``{name}_conv1``, ``{name}_bn1``, ``{name}_conv2``,
+    ``{name}_bn2``, ``{name}_add`` and ``{name}_out``. BatchNorm's moving
+    averages use momentum 0.9 (PyTorch's and the paper's Torch default), so
+    that they keep up over the short trainings of notebook 01.
+    """
+    L = keras.layers
+    conv = {"padding": "same", "use_bias": False, "kernel_initializer": "he_normal"}
+    Y = L.Conv2D(filters, 3, strides=s, name=f"{name}_conv1", **conv)(X)
+    Y = L.BatchNormalization(momentum=0.9, name=f"{name}_bn1")(Y)
+    Y = L.Activation("relu", name=f"{name}_relu1")(Y)
+    Y = L.Conv2D(filters, 3, name=f"{name}_conv2", **conv)(Y)
+    Y = L.BatchNormalization(momentum=0.9, name=f"{name}_bn2")(Y)
+    if residual:
+        shortcut = X
+        if s != 1 or X.shape[-1] != filters:
+            shortcut = L.Conv2D(filters, 1, strides=s, name=f"{name}_proj", **conv)(X)
+            shortcut = L.BatchNormalization(momentum=0.9, name=f"{name}_proj_bn")(shortcut)
+        Y = L.Add(name=f"{name}_add")([Y, shortcut])
+    return L.Activation("relu", name=f"{name}_out")(Y)
+
+
+def cifar_net(
+    depth: int,
+    residual: bool,
+    input_shape: tuple[int, int, int] = (32, 32, 3),
+    classes: int = NUM_CLASSES,
+    widths: tuple[int, int, int] = (16, 32, 64),
+) -> keras.Model:
+    """The paper's CIFAR-10 network (He et al. 2016, section 4.2), plain or residual.
+
+    A 3x3 conv, then three stages of ``n`` basic blocks (``2n`` conv layers)
+    with ``widths`` filters, stride 2 at the start of stages 2 and 3, global
+    average pooling and a softmax layer: ``depth = 6n + 2`` weighted layers.
+    Call ``keras.utils.set_random_seed`` first for reproducible weights.
+    """
+    if depth < 8 or (depth - 2) % 6:
+        raise ValueError(f"cifar_net: depth must be 6n + 2 with n >= 1 (8, 14, 20, ...), found {depth}")
+    n = (depth - 2) // 6
+    L = keras.layers
+    inputs = keras.Input(shape=input_shape, name="input")
+    X = L.Conv2D(widths[0], 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv0")(inputs)
+    X = L.BatchNormalization(momentum=0.9, name="bn0")(X)
+    X = L.Activation("relu", name="relu0")(X)
+    for stage, filters in enumerate(widths, start=1):
+        for b in range(1, n + 1):
+            s = 2 if stage > 1 and b == 1 else 1
+            X = basic_block(X, filters, s=s, residual=residual, name=f"stage{stage}_block{b}")
+    X = L.GlobalAveragePooling2D(name="avg_pool")(X)
+    outputs = L.Dense(classes, activation="softmax", name="fc")(X)
+    kind = "residual" if residual else "plain"
+    return keras.Model(inputs, outputs, name=f"{kind}{depth}")
+
+
+def downsample(images: np.ndarray, size: int) -> np.ndarray:
+    """Scale uint8 images ``(m, 64, 64, 3)`` to float32 ``(m, size, size, 3)`` in [0, 1] by area averaging.
+
+    ``size`` must divide 64 (32, 16, ...): each output pixel is the mean of a block of input pixels.
+    """
+    n = images.shape[1]
+    if size < 1 or n % size:
+        raise ValueError(f"downsample: size must divide {n} (e.g. 32 or 16), found {size}")
+    k = n // size
+    blocks = np.asarray(images, dtype=np.float32).reshape(len(images), size, k, size, k, images.shape[-1])
+    return blocks.mean(axis=(2, 4)) / 255.0
+
+
+def run_degradation(
+    depths: tuple[int, ...],
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    epochs: int,
+    seed: int = 0,
+    learning_rate: float = 1e-3,
+    batch_size: int = 64,
+) -> dict[str, dict[str, list[float]]]:
+    """Train plain and residual ``cifar_net``s of each depth with the same recipe.
+
+    Every network starts from ``keras.utils.set_random_seed(seed)`` and trains
+    with Adam (constant ``learning_rate``), batch ``batch_size``,
+    for ``epochs`` epochs, on ``data = (x_train, y_train, x_test, y_test)``
+    (integer labels), measuring the test set after every epoch.
+
+    Returns:
+        ``{"plain8": history, "residual8": ..., ...}``, each Keras's
+        ``History.history`` (``accuracy``, ``loss``, ``val_accuracy``,
+        ``val_loss``, one value per epoch; ``accuracy`` is measured on the
+        training batches during the epoch, as in the paper's training curves).
+    """
+    x_train, y_train, x_test, y_test = data
+    histories = {}
+    for residual in (False, True):
+        for depth in depths:
+            keras.utils.set_random_seed(seed)
+            net = cifar_net(depth, residual, input_shape=x_train.shape[1:], classes=int(y_train.max()) + 1)
+            net.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
+            history = net.fit(
+                x_train, y_train, batch_size=batch_size, epochs=epochs, validation_data=(x_test, y_test), verbose=0
+            )
+            histories[net.name] = history.history
+    return histories
+
+
+def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """L2 norm of the loss gradient of every conv kernel, input to output.
+
+    The loss is the sparse categorical cross-entropy of ``model(x)`` (training
+    mode) against the integer labels ``y``.
+    """
+    kernels = [w for w in model.trainable_weights if w.path.endswith("kernel") and len(w.shape) == 4]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=True))
+        loss = tf.reduce_mean(loss)
+    grads = tape.gradient(loss, kernels)
+    return {w.path.rsplit("/", 1)[0]: float(tf.norm(g)) for w, g in zip(kernels, grads, strict=True)}
+
+
+# ---------------------------------------------------------------------------
 # Residual blocks (ResNet v1 bottleneck)
 # ---------------------------------------------------------------------------
 
@@ -469,30 +629,77 @@ def convolutional_block(
     return _residual(X, f, filters, stage, block, s=s, shortcut=shortcut)
 
 
+# (filters, stride, identity blocks after the convolutional block) of stages 2-5.
+RESNET50_STAGES: tuple[tuple[tuple[int, int, int], int, int], ...] = (
+    ((64, 64, 256), 1, 2),
+    ((128, 128, 512), 2, 3),
+    ((256, 256, 1024), 2, 5),
+    ((512, 512, 2048), 2, 2),
+)
+
+
+def ResNet50(input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM_CLASSES) -> keras.Model:
+    """ResNet-50 (v1, bottleneck) as in the original course, for small images.
+
+    ZeroPadding2D(3) -> conv1 7x7/2 (64) -> BN -> ReLU -> MaxPool 3x3/2 ->
+    stages 2-5 of ``RESNET50_STAGES`` (a convolutional block, then identity
+    blocks, f=3) -> AveragePooling2D(2) 'avg_pool' -> Flatten -> Dense softmax
+    'fc6'. For 64x64x3 input and 6 classes: 23,600,006 parameters.
+    """
+    L = keras.layers
+    inputs = keras.Input(shape=input_shape, name="input")
+    X = L.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    X = L.Conv2D(64, 7, strides=2, name="conv1", kernel_initializer=_init())(X)
+    X = L.BatchNormalization(axis=3, name="bn_conv1")(X)
+    X = L.Activation("relu", name="conv1_relu")(X)
+    X = L.MaxPooling2D(3, strides=2, name="pool1")(X)
+    for stage, (filters, s, identities) in enumerate(RESNET50_STAGES, start=2):
+        X = convolutional_block(X, 3, filters, stage, "a", s=s)
+        for block in "bcdef"[:identities]:
+            X = identity_block(X, 3, filters, stage, block)
+    X = L.AveragePooling2D(2, padding="same", name="avg_pool")(X)
+    X = L.Flatten(name="flatten")(X)
+    outputs = L.Dense(classes, activation="softmax", name="fc6", kernel_initializer=_init())(X)
+    return keras.Model(inputs, outputs, name="ResNet50")
+
+
 def keras_applications_name(name: str) -> str:
     """The name of the matching layer in ``keras.applications.ResNet50``.
 
     ``'res2a_branch2a'`` -> ``'conv2_block1_1_conv'``, ``'bn3b_branch2c'`` ->
-    ``'conv3_block2_3_bn'``, ``'res4a_branch1'`` -> ``'conv4_block1_0_conv'``.
+    ``'conv3_block2_3_bn'``, ``'res4a_branch1'`` -> ``'conv4_block1_0_conv'``;
+    ``'conv1'``, ``'bn_conv1'`` and ``'fc6'`` -> ``'conv1_conv'``, ``'conv1_bn'``, ``'predictions'``.
     """
+    top = {"conv1": "conv1_conv", "bn_conv1": "conv1_bn", "fc6": "predictions"}
+    if name in top:
+        return top[name]
     kind, rest = ("bn", name[2:]) if name.startswith("bn") else ("conv", name.removeprefix("res"))
     unit, _, branch = rest.partition("_branch")
     if len(unit) != 2 or not unit[0].isdigit() or not unit[1].isalpha() or branch not in ("1", "2a", "2b", "2c"):
-        raise ValueError(f"keras_applications_name: expected a name like 'res2a_branch2a' or 'bn2a_branch1', found {name!r}")
+        raise ValueError(
+            f"keras_applications_name: expected a name like 'res2a_branch2a' or 'bn2a_branch1', found {name!r}"
+        )
     number = {"1": 0, "2a": 1, "2b": 2, "2c": 3}[branch]
     return f"conv{unit[0]}_block{ord(unit[1]) - ord('a') + 1}_{number}_{kind}"
 
 
-def show_diagram(model: keras.Model, path: str | os.PathLike[str]) -> object | None:
+def show_diagram(model: keras.Model, path: str | os.PathLike[str], embed: bool = True) -> object | None:
     """``keras.utils.plot_model`` of ``model`` with shapes, written to ``path``.
 
-    Returns the image to display, or prints a one-line note and returns None
+    Returns the image to display (``embed=True``), or a Markdown image that
+    links to the file (``embed=False``: for big models, so that the notebook
+    does not carry a megabyte of PNG). Prints a one-line note and returns None
     when Graphviz's ``dot`` program is missing (the lesson goes on without it).
     """
     if not has_graphviz():
         print("(diagram skipped: Graphviz's `dot` program is not installed; see the README's FAQ)")
         return None
-    return keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=64)
+    image = keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=64)
+    if embed:
+        return image
+    from IPython.display import Markdown
+
+    return Markdown(f"![{model.name}]({Path(path).as_posix()})")
 
 
 # The hint printed for each mistake a check can name.
@@ -529,8 +736,8 @@ _CHECK_INPUT = (3, 4, 4, 6)
 _CHECK_FILTERS = (2, 4, 6)
 
 
-def _verdict(key: str, detail: str = "") -> str:
-    print(("✔ " if key == "ok" else "✘ ") + HINTS[key].format(detail=detail))
+def _verdict(key: str, detail: str = "", hints: dict[str, str] = HINTS) -> str:
+    print(("✔ " if key == "ok" else "✘ ") + hints[key].format(detail=detail))
     return key
 
 
@@ -662,6 +869,281 @@ def check_convolutional_block(fn: object) -> str:
     return _check_block(fn, convolutional_block, s=2)
 
 
+# The hint printed for each mistake ``check_residual_block`` can name.
+BASIC_HINTS: dict[str, str] = {
+    "ok": "All checks passed: your block is the residual twin of plain_block.",
+    "not_implemented": HINTS["not_implemented"],
+    "error": "Your block raised an error when called on a Keras tensor: {detail}",
+    "layer_names": "Layer {detail} not found: keep plain_block's names ('{{name}}_conv1', '{{name}}_bn1', "
+    "'{{name}}_conv2', '{{name}}_bn2') and call the shortcut's layers '{{name}}_proj' and '{{name}}_proj_bn'.",
+    "stride": "Stride on the wrong conv ({detail}): as in plain_block, only the first 3x3 conv (and the "
+    "projection) has stride s.",
+    "projection_needed": "The shapes differ at the addition ({detail}): when s > 1 or the number of channels "
+    "changes, the shortcut must be a 1x1 conv with stride s and `filters` filters, followed by BatchNorm.",
+    "projection_always": "The shortcut has a projection although the shapes already match: use the identity "
+    "shortcut (X itself) when s == 1 and X has `filters` channels, so that the block can be the identity.",
+    "shortcut_no_bn": "The projection has no BatchNorm: after its 1x1 conv comes BatchNormalization named "
+    "'{{name}}_proj_bn'.",
+    "no_shortcut": "The shortcut is not added: your block computes the plain block. Add X (or its projection) "
+    "to the output of the second BatchNorm.",
+    "missing_final_relu": "The final ReLU is missing: apply Activation('relu') after adding the shortcut.",
+    "relu_before_add": "The ReLU comes before the addition: add the shortcut to the second BatchNorm's output "
+    "first, then apply the ReLU (a[l+2] = g(z[l+2] + a[l])).",
+    "shape": "Wrong output shape: expected {detail}.",
+    "values": "The output shape is right but the values differ from the reference ({detail}).",
+}
+
+
+def _check_basic_case(fn: object, filters: int, s: int) -> tuple[str, str]:
+    """One case of ``check_residual_block``: the hint key and its detail."""
+    shape, name = (2, 6, 6, 4), "ex"
+    inputs = keras.Input(shape[1:])
+    ref = keras.Model(inputs, basic_block(inputs, filters, s=s, residual=True, name=name))
+    try:
+        learner_in = keras.Input(shape[1:])
+        learner = keras.Model(learner_in, fn(learner_in, filters, s=s, name=name))  # type: ignore[operator]
+    except NotImplementedError:
+        return "not_implemented", ""
+    except Exception as err:  # a learner's bug can raise anything; report it as a hint
+        if "incompatible shapes" in str(err):
+            return "projection_needed", str(err).split("Received ")[-1]
+        return "error", f"{type(err).__name__}: {err}"
+    names = {layer.name: layer for layer in learner.layers}
+    if s == 1 and shape[-1] == filters and f"{name}_proj" in names:
+        return "projection_always", ""
+    for ref_layer in ref.layers:
+        if not isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
+            continue
+        layer = names.get(ref_layer.name)
+        if layer is None:
+            if ref_layer.name == f"{name}_proj_bn" and f"{name}_proj" in names:
+                return "shortcut_no_bn", ""
+            if ref_layer.name == f"{name}_proj" and not any(isinstance(x, keras.layers.Add) for x in learner.layers):
+                return "no_shortcut", ""
+            return "layer_names", repr(ref_layer.name)
+        if isinstance(layer, keras.layers.Conv2D) and tuple(layer.strides) != tuple(ref_layer.strides):
+            return "stride", f"{layer.name} has strides {tuple(layer.strides)}"
+    if tuple(learner.output.shape) != tuple(ref.output.shape):
+        return "shape", f"{tuple(ref.output.shape)}, got {tuple(learner.output.shape)}"
+    rs = np.random.RandomState(2)
+    randomize_batchnorm(ref, rs)
+    for ref_layer in ref.layers:
+        if ref_layer.weights:
+            names[ref_layer.name].set_weights(ref_layer.get_weights())
+    x = rs.normal(size=shape).astype("float32")
+    got = keras.ops.convert_to_numpy(learner(x, training=True))
+    want = keras.ops.convert_to_numpy(ref(x, training=True))
+    if np.allclose(got, want, atol=1e-5):
+        return "ok", ""
+    probe = keras.Model(ref.input, [ref.get_layer(f"{name}_bn2").output, ref.get_layer(f"{name}_add").input[1]])
+    main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=True))
+    relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
+    mistakes = {
+        "missing_final_relu": main + shortcut,
+        "relu_before_add": relu(main) + shortcut,
+        "no_shortcut": relu(main),
+    }
+    for key, value in mistakes.items():
+        if np.allclose(got, value, atol=1e-5):
+            return key, ""
+    return "values", f"{filters} filters, s={s}: max difference {np.abs(got - want).max():.3g}"
+
+
+def check_residual_block(fn: object) -> str:
+    """Check a learner's ``residual_block(X, filters, s=1, name=...)`` against ``basic_block``.
+
+    Two cases: an identity shortcut (``(2, 6, 6, 4)`` input, 4 filters, s=1)
+    and a projection (8 filters, s=2). The reference's weights (with random
+    BatchNorm statistics) are copied into the learner's layers by name and the
+    outputs compared in training mode; a wrong output is matched against the
+    usual mistakes (no shortcut, ReLU missing or before the addition).
+
+    Returns:
+        the key of the printed verdict in ``BASIC_HINTS``.
+    """
+    for filters, s in ((4, 1), (8, 2)):
+        key, detail = _check_basic_case(fn, filters, s)
+        if key != "ok":
+            return _verdict(key, detail, BASIC_HINTS)
+    return _verdict("ok", "", BASIC_HINTS)
+
+
+# ---------------------------------------------------------------------------
+# Training, evaluating and using ResNet-50 (notebook 03)
+# ---------------------------------------------------------------------------
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels ``(..., 64, 64, 3)`` -> float32 in [0, 1]: the network's input, in training and after."""
+    return np.asarray(images, dtype=np.float32) / 255.0
+
+
+def augmenter(seed: int = 0) -> keras.Sequential:
+    """Random left-right flips and shifts of up to 8% (a mirrored hand shows as many fingers)."""
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
+        ],
+        name="augment",
+    )
+
+
+def train_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int = 32, seed: int = 0, augment: bool = True
+) -> tf.data.Dataset:
+    """A shuffled, batched (and augmented) ``tf.data`` pipeline over ``(x, y)``, with prefetch.
+
+    Works with every Keras backend: ``model.fit`` accepts a ``tf.data.Dataset``.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).batch(batch_size)
+    if augment:
+        layers = augmenter(seed)
+        ds = ds.map(lambda xb, yb: (layers(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def accuracy(model: keras.Model, x: np.ndarray, labels: np.ndarray, batch_statistics: bool = False) -> float:
+    """Fraction of ``x`` classified as ``labels`` (integers).
+
+    With ``batch_statistics=True`` every BatchNorm layer normalises with the
+    mean and variance of the batch (120 images) instead of its moving averages,
+    as in training; the moving averages are restored afterwards.
+    """
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    probs = np.concatenate(
+        [keras.ops.convert_to_numpy(model(x[i : i + 120], training=batch_statistics)) for i in range(0, len(x), 120)]
+    )
+    for variable, value in zip(model.non_trainable_variables, saved, strict=True):
+        variable.assign(value)
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(labels).reshape(-1)))
+
+
+class ImageError(ValueError):
+    """A file given to ``load_image`` or ``predict_image`` is missing or not a readable image."""
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file (JPEG, PNG, ...; RGB, RGBA or grayscale; any size) as 64x64x3 uint8.
+
+    Transparent pixels are put on white, the largest centred square is cut
+    out and resized to 64x64 with area averaging (bicubic when enlarging).
+
+    Raises:
+        ImageError: the file is missing or is not an image PIL can read.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgba = img.convert("RGBA")
+    except FileNotFoundError as err:
+        raise ImageError(f"{path}: no such file") from err
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageError(
+            f"{path}: not a readable image (expected JPEG, PNG or another format PIL reads): {err}"
+        ) from err
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    side = min(rgb.size)
+    left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+    square = rgb.crop((left, top, left + side, top + side))
+    method = Image.Resampling.BOX if side >= IMAGE_SHAPE[0] else Image.Resampling.BICUBIC
+    return np.asarray(square.resize(IMAGE_SHAPE[:2], method), dtype=np.uint8)
+
+
+def predict_image(model: keras.Model, path: str | os.PathLike[str]) -> tuple[int, np.ndarray]:
+    """Classify one image file: returns ``(class, probabilities of the 6 classes)``.
+
+    The file is read by ``load_image`` and scaled by ``preprocess``, as the training data.
+    """
+    x = preprocess(load_image(path))[None]
+    probs = keras.ops.convert_to_numpy(model(x, training=False))[0]
+    return int(probs.argmax()), probs
+
+
+def render_sign(count: int, seed: int, size: int = 256) -> np.ndarray:
+    """A new synthetic hand showing ``count`` fingers at ``size`` x ``size`` pixels (uint8 RGB).
+
+    Uses a random stream that the course's train and test sets never use.
+    """
+    if not 0 <= count < NUM_CLASSES:
+        raise ValueError(f"render_sign: count must lie in 0..5, found {count}")
+    return _render_sign(count, np.random.RandomState([seed, 99, count]), size=size)
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = NUM_CLASSES) -> np.ndarray:
+    """``C[i, j]`` = number of images of class ``i`` predicted as class ``j``."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels).reshape(-1), np.asarray(predictions).reshape(-1)), 1)
+    return matrix
+
+
+def plot_history(histories: dict[str, dict[str, list[float]]]) -> Figure:
+    """Loss and accuracy per epoch, training and test, of one or more ``History.history`` dicts."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), facecolor="white")
+    for (name, h), color in zip(histories.items(), ("tab:blue", "tab:orange", "tab:green"), strict=False):
+        epochs = np.arange(1, len(h["loss"]) + 1)
+        for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
+            ax.plot(epochs, h[key], color=color, label=f"{name}: training")
+            ax.plot(epochs, h[f"val_{key}"], color=color, linestyle="--", label=f"{name}: test")
+    for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(matrix: np.ndarray) -> Figure:
+    """The confusion matrix as a labelled heat map, counts written in the cells."""
+    fig, ax = plt.subplots(figsize=(4.6, 4), facecolor="white")
+    ax.imshow(matrix, cmap="Blues")
+    for (i, j), n in np.ndenumerate(matrix):
+        ax.text(j, i, str(n), ha="center", va="center", color="white" if n > matrix.max() / 2 else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_xticks(range(len(matrix)))
+    ax.set_yticks(range(len(matrix)))
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(images: np.ndarray, labels: np.ndarray, probs: np.ndarray, max_images: int = 12) -> Figure:
+    """The misclassified images with true label, predicted label and the model's confidence."""
+    labels = np.asarray(labels).reshape(-1)
+    wrong = np.flatnonzero(probs.argmax(axis=1) != labels)[:max_images]
+    cols = max(len(wrong), 1)
+    fig, axes = plt.subplots(1, cols, figsize=(1.6 * cols, 2.1), squeeze=False, facecolor="white")
+    for ax in axes[0]:
+        ax.axis("off")
+    for ax, i in zip(axes[0], wrong, strict=False):
+        ax.imshow(images[i])
+        ax.set_title(f"true {labels[i]}\npred {probs[i].argmax()} ({probs[i].max():.0%})", fontsize=8)
+    if not len(wrong):
+        axes[0][0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def plot_prediction(image: np.ndarray, probs: np.ndarray) -> Figure:
+    """An image next to a bar chart of the model's class probabilities."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7, 2.8), facecolor="white", width_ratios=(1, 1.6))
+    left.imshow(image)
+    left.axis("off")
+    right.bar(
+        range(len(probs)), probs, color=["tab:orange" if i == probs.argmax() else "tab:blue" for i in range(len(probs))]
+    )
+    right.set_xlabel("class (raised fingers)")
+    right.set_ylabel("probability")
+    right.set_ylim(0, 1)
+    right.set_xticks(range(len(probs)))
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------
@@ -682,5 +1164,7 @@ def environment_report() -> dict[str, str]:
         "keras backend": keras.backend.backend(),
         "numpy": np.__version__,
         "devices": f"{len(gpus)} GPU(s)" if gpus else f"CPU only ({os.cpu_count()} cores)",
-        "graphviz": "found" if has_graphviz() else "missing (diagrams are skipped; run `make test` as root or see README)",
+        "graphviz": "found"
+        if has_graphviz()
+        else "missing (diagrams are skipped; run `make test` as root or see README)",
     }

@@ -187,7 +187,7 @@ def test_keras_applications_name(ours: str, theirs: str) -> None:
     assert keras_applications_name(ours) == theirs
 
 
-@pytest.mark.parametrize("bad", ["conv1", "res2a_branch3", "resXa_branch2a", "bn2_branch2a"])
+@pytest.mark.parametrize("bad", ["conv2", "res2a_branch3", "resXa_branch2a", "bn2_branch2a"])
 def test_keras_applications_name_rejects_other_names(bad: str) -> None:
     with pytest.raises(ValueError, match=f"found {bad!r}"):
         keras_applications_name(bad)
@@ -219,3 +219,13 @@ def test_randomize_batchnorm_sets_non_trivial_statistics() -> None:
     gamma, beta, mean, var = model.get_layer("bn2a_branch2c").get_weights()
     assert not np.allclose(gamma, 1) and not np.allclose(beta, 0)
     assert not np.allclose(mean, 0) and (var >= 0.5).all() and not np.allclose(var, 1)
+
+
+def test_show_diagram_can_link_instead_of_embedding(tmp_path: Any) -> None:
+    if not has_graphviz():
+        pytest.skip("Graphviz's dot is not installed here")
+    x = keras.Input((4, 4, 6))
+    model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"), name="block")
+    shown = show_diagram(model, tmp_path / "block.png", embed=False)
+    assert shown is not None and shown.data == f"![block]({(tmp_path / 'block.png').as_posix()})"  # type: ignore[attr-defined]
+    assert (tmp_path / "block.png").stat().st_size > 0

@@ -27,7 +27,7 @@ def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def write_signs(path: Path, prefix: str, m: int = 12, **override: np.ndarray) -> None:
+def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.ndarray] | None = None) -> None:
     """Write an original-course-format SIGNS file with m images."""
     rng = np.random.default_rng(m)
     data = {
@@ -35,7 +35,7 @@ def write_signs(path: Path, prefix: str, m: int = 12, **override: np.ndarray) ->
         f"{prefix}_set_y": np.arange(m, dtype=np.int64) % 6,
         "list_classes": np.arange(6, dtype=np.int64),
     }
-    data.update(override)
+    data.update(override or {})
     with h5py.File(path, "w") as f:
         for key, value in data.items():
             if value is not None:
@@ -118,7 +118,7 @@ def test_load_dataset_prefers_original_files(tmp_path: Path, capsys: pytest.Capt
 def test_load_dataset_never_modifies_user_files(tmp_path: Path) -> None:
     files = [tmp_path / "train_signs.h5", tmp_path / "test_signs.h5"]
     write_signs(files[0], "train")
-    write_signs(files[1], "test", test_set_y=np.full(12, 9))
+    write_signs(files[1], "test", override={"test_set_y": np.full(12, 9)})
     before = [(hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns) for f in files]
     with pytest.raises(DatasetError):
         load_dataset(tmp_path, verbose=False)
@@ -170,14 +170,14 @@ def test_truncated_hdf5_file(tmp_path: Path) -> None:
     ],
 )
 def test_bad_original_train_file(tmp_path: Path, override: dict[str, np.ndarray], message: str) -> None:
-    write_signs(tmp_path / "train_signs.h5", "train", **override)
+    write_signs(tmp_path / "train_signs.h5", "train", override=override)
     write_signs(tmp_path / "test_signs.h5", "test")
     with pytest.raises(DatasetError, match=r"train_signs\.h5: " + message):
         load_dataset(tmp_path, verbose=False)
 
 
 def test_labels_stored_as_row_vector_are_accepted(tmp_path: Path) -> None:
-    write_signs(tmp_path / "train_signs.h5", "train", train_set_y=(np.arange(12) % 6).reshape(1, 12))
+    write_signs(tmp_path / "train_signs.h5", "train", override={"train_set_y": (np.arange(12) % 6).reshape(1, 12)})
     write_signs(tmp_path / "test_signs.h5", "test")
     assert load_dataset(tmp_path, verbose=False)[1].shape == (1, 12)
 

@@ -6,8 +6,19 @@
         notebook or the helpers it imports, then commit the outputs.
     python tools/notebooks.py clean [NOTEBOOK ...]
         Strip editor noise (execution timings, widget state, kernel-specific
-        metadata, trailing whitespace) without executing. Default: every
-        notebook in notebooks/.
+        metadata, trailing whitespace, progress-bar redraws) without
+        executing. Default: every notebook in notebooks/. Run it before
+        committing a notebook you edited in JupyterLab.
+    python tools/notebooks.py check [NOTEBOOK ...]
+        Fail (exit 1) when a notebook carries editor noise, an un-executed
+        code cell, an error output or a TensorFlow log line, or when a
+        relative link or image in README.md or a notebook's markdown points
+        to a missing file. `make test` runs it (tests/test_quality.py).
+
+    python tools/notebooks.py student
+        Write the student edition: student/NN_topic.ipynb for every
+        notebook, with each `### BEGIN SOLUTION` ... `### END SOLUTION`
+        region replaced by a stub and all outputs cleared (`make student`).
 
 `make execute NB=notebooks/00_setup_and_data.ipynb` runs the first through the
 course's virtual environment.
@@ -17,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -25,8 +37,29 @@ import nbformat
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
+STUDENT_DIR = REPO / "student"
+SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
+STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
+
+
+# TensorFlow/absl C++ log lines ("I0000 00:00:1700000000.1 123 file.cc:42] ...") and the notices
+# TensorFlow prints before its logger starts.
+TF_LOG = re.compile(
+    r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|oneDNN custom operations|"
+    r"All log messages before absl::InitializeLog|Unable to register cu(DNN|FFT|BLAS) factory|tensorflow/core/|"
+    r"^(WARNING|ERROR|INFO):tensorflow:",
+    re.MULTILINE,
+)
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)|(?:src|href)=\"([^\"]+)\"")
+
+
+def _collapse_redraws(text: str) -> str:
+    """What a terminal shows of text with carriage returns: the last redraw of each line."""
+    return "\n".join(
+        line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r") for line in text.split("\n")
+    )
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -41,10 +74,123 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             count += 1
             if cell.execution_count is not None:
                 cell.execution_count = count
+            cell.outputs = _merge_streams(cell.outputs)
             for output in cell.outputs:
                 if "execution_count" in output:
                     output.execution_count = cell.execution_count
     return nb
+
+
+def _merge_streams(outputs: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """Join consecutive stream outputs of the same stream, as the notebook shows them, and drop redraws."""
+    merged: list[nbformat.NotebookNode] = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if output.output_type == "stream" and previous is not None and previous.get("name") == output.name:
+            previous.text += output.text
+            continue
+        merged.append(output)
+    for output in merged:
+        if output.output_type == "stream":
+            output.text = _collapse_redraws(output.text)
+    return merged
+
+
+def problems(nb: nbformat.NotebookNode, executed: bool = True) -> list[str]:
+    """Everything that makes a committed notebook dirty (empty when it is clean).
+
+    ``executed=False`` is for the student edition, whose code cells must have
+    no outputs and no execution counts instead.
+    """
+    found = []
+    extra = sorted(set(nb.metadata) - {"kernelspec", "language_info"})
+    if extra:
+        found.append(f"notebook metadata {extra} (editor or Colab noise)")
+    if nb.metadata.get("kernelspec") != KERNELSPEC:
+        found.append(f"kernelspec {dict(nb.metadata.get('kernelspec', {}))}, expected {KERNELSPEC}")
+    for i, cell in enumerate(nb.cells, start=1):
+        where = f"cell {i} ({cell.cell_type})"
+        extra = sorted(set(cell.metadata) - {"tags", "nbgrader"})
+        if extra:
+            found.append(f"{where}: metadata {extra}")
+        if any(line != line.rstrip() for line in cell.source.splitlines()):
+            found.append(f"{where}: trailing whitespace in the source")
+        if cell.cell_type != "code":
+            continue
+        if executed and cell.execution_count is None:
+            found.append(f"{where}: not executed")
+        if not executed and (cell.execution_count is not None or cell.outputs):
+            found.append(f"{where}: has outputs or an execution count (the student edition has none)")
+        for output in cell.outputs:
+            if output.output_type == "error":
+                found.append(f"{where}: error output {output.ename}: {output.evalue}")
+            text = output.get("text", "") + "".join(
+                v for k, v in output.get("data", {}).items() if k == "text/plain" and isinstance(v, str)
+            )
+            log = TF_LOG.search(text)
+            if log:
+                found.append(f"{where}: TensorFlow log line in the output: {log.group(0)!r}")
+            if "\r" in text:
+                found.append(f"{where}: progress-bar redraws (carriage returns) in the output")
+    return found
+
+
+def broken_links(path: Path, markdown: str) -> list[str]:
+    """Relative links and image references in ``markdown`` (read from ``path``) to missing files."""
+    found = []
+    for match in LINK.finditer(markdown):
+        target = match.group(1) or match.group(2)
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue  # web addresses, mailto:, in-page anchors
+        if not (path.parent / target.split("#")[0]).exists():
+            found.append(f"{path.relative_to(REPO)}: broken link {target!r}")
+    return found
+
+
+def to_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student edition of a solution notebook: solution regions become stubs, outputs are cleared."""
+    student = nbformat.from_dict(nb)
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION.sub(lambda m: STUB.format(indent=m.group(1)), cell.source).rstrip("\n")
+            cell.outputs = []
+            cell.execution_count = None
+    return student
+
+
+def paste_solutions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> list[str]:
+    """The code cells of ``student`` with the solution regions of ``solution`` pasted back into its stubs."""
+    regions = [m.group(0) for c in solution.cells if c.cell_type == "code" for m in SOLUTION.finditer(c.source)]
+    stub = re.compile(r"^([ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)\n?", re.MULTILINE)
+    pasted = []
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            pasted.append(stub.sub(lambda _: regions.pop(0), cell.source + "\n").rstrip("\n"))
+    return pasted
+
+
+def write_student_edition(target: Path = STUDENT_DIR) -> list[Path]:
+    """Write the student edition of every notebook into ``target``; returns the written paths."""
+    target.mkdir(exist_ok=True)
+    written = []
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        out = target / path.name
+        nbformat.write(to_student(nbformat.read(path, as_version=4)), out)
+        written.append(out)
+    return written
+
+
+def check(paths: list[Path]) -> list[str]:
+    """Cleanliness problems of the notebooks and broken links in them and in the READMEs."""
+    found = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        found += [f"{path.relative_to(REPO)}: {p}" for p in problems(nb, executed=path.parent != STUDENT_DIR)]
+        found += broken_links(path, "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+    for readme in sorted(REPO.glob("**/README.md")):
+        if ".venv" not in readme.parts and "node_modules" not in readme.parts:
+            found += broken_links(readme, readme.read_text())
+    return found
 
 
 def execute(path: Path, timeout: int = 1800) -> float:
@@ -52,7 +198,9 @@ def execute(path: Path, timeout: int = 1800) -> float:
     nb = nbformat.read(path, as_version=4)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     seconds = time.perf_counter() - start
     nbformat.write(clean(nb), path)
     return seconds
@@ -60,10 +208,20 @@ def execute(path: Path, timeout: int = 1800) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["execute", "clean"])
+    parser.add_argument("command", choices=["execute", "clean", "check", "student"])
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((REPO / "notebooks").glob("*.ipynb"))
+    paths = [p.resolve() for p in args.notebooks] or sorted((REPO / "notebooks").glob("*.ipynb"))
+    if args.command == "check" and not args.notebooks:
+        paths += sorted(STUDENT_DIR.glob("*.ipynb"))
+    if args.command == "student":
+        for out in write_student_edition():
+            print(f"{out.relative_to(REPO)}: written")
+        return 0
+    if args.command == "check":
+        found = check(paths)
+        print("\n".join(found) or f"{len(paths)} notebooks clean, links resolve")
+        return 1 if found else 0
     for path in paths:
         if args.command == "execute":
             print(f"{path}: executed in {execute(path):.0f} s", flush=True)

@@ -1,0 +1,225 @@
+"""Speed benchmarks of the course (issue #7). Prints a table and writes JSON.
+
+    .venv/bin/python benchmarks/bench.py train [--batch-size 32] [--steps 20] [--skip-recipe]
+        Training images/s of the course's ResNet-50 and of
+        keras.applications.ResNet50, inference images/s, first-step time,
+        peak memory, FLOP utilisation against a float32 matmul peak measured
+        in the same run, and the time notebook 03's recipe takes to reach 95 %
+        test accuracy (on the data load_dataset() finds).
+    .venv/bin/python benchmarks/bench.py course
+        Minutes to execute every notebook, and to run the unit tests.
+
+Results go to benchmarks/results/<mode>.json (git-ignored) and to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from resnet_utils import (  # noqa: E402
+    ResNet50,
+    accuracy,
+    environment_report,
+    load_dataset,
+    preprocess,
+    train_dataset,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def forward_flops(model: keras.Model) -> float:
+    """Multiply-adds x 2 of one image's forward pass, from the conv and dense layers' shapes."""
+    flops = 0.0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            flops += 2.0 * h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2.0 * layer.input.shape[-1] * layer.units
+    return flops
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+    """float32 GFLOP/s of an n x n matmul on this machine (best of ``repeats``)."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    tf.linalg.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def train_speed(model: keras.Model, batch_size: int, steps: int) -> dict[str, float]:
+    """First-step seconds and steady training images/s with train_on_batch on random data."""
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    rs = np.random.RandomState(0)
+    x = rs.uniform(size=(batch_size, 64, 64, 3)).astype("float32")
+    y = keras.utils.to_categorical(rs.randint(0, 6, batch_size), 6)
+    start = time.perf_counter()
+    model.train_on_batch(x, y)
+    first = time.perf_counter() - start
+    model.train_on_batch(x, y)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    seconds = time.perf_counter() - start
+    return {"first_step_s": first, "train_img_per_s": steps * batch_size / seconds}
+
+
+def inference_speed(model: keras.Model, batch_size: int = 120, repeats: int = 5) -> float:
+    x = np.random.RandomState(1).uniform(size=(batch_size, 64, 64, 3)).astype("float32")
+    model.predict_on_batch(x)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict_on_batch(x)
+    return repeats * batch_size / (time.perf_counter() - start)
+
+
+def time_to_target(epochs: int = 20, target: float = 0.95) -> dict[str, Any]:
+    """Notebook 03's part B recipe; seconds until the test accuracy first reaches ``target``."""
+    x_train, y_train, x_test, y_test, _ = load_dataset(verbose=False)
+    X_train, X_test = preprocess(x_train), preprocess(x_test)
+    Y_train = keras.utils.to_categorical(y_train.reshape(-1), 6)
+    Y_test = keras.utils.to_categorical(y_test.reshape(-1), 6)
+    keras.utils.set_random_seed(0)
+    model = ResNet50()
+    steps = epochs * int(np.ceil(len(X_train) / 32))
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        metrics=["accuracy"],
+    )
+    reached: dict[str, Any] = {}
+    start = time.perf_counter()
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            acc = (logs or {}).get("val_accuracy", 0.0)
+            if acc >= target and "seconds" not in reached:
+                reached.update(seconds=time.perf_counter() - start, epoch=epoch + 1)
+
+    model.fit(
+        train_dataset(X_train, Y_train), epochs=epochs, validation_data=(X_test, Y_test), callbacks=[Watch()], verbose=0
+    )
+    total = time.perf_counter() - start
+    return {
+        "epochs": epochs,
+        "total_s": total,
+        "final_test_accuracy": accuracy(model, X_test, y_test),
+        "seconds_to_target": reached.get("seconds"),
+        "epoch_reached": reached.get("epoch"),
+    }
+
+
+def bench_train(args: argparse.Namespace) -> dict[str, Any]:
+    keras.utils.set_random_seed(0)
+    ours = ResNet50()
+    flops = forward_flops(ours)
+    result: dict[str, Any] = {"batch_size": args.batch_size, "forward_gflop_per_image": flops / 1e9}
+    result["matmul_peak_gflops"] = matmul_peak()
+    result["course_resnet50"] = train_speed(ours, args.batch_size, args.steps)
+    result["course_resnet50"]["inference_img_per_s"] = inference_speed(ours)
+    reference = keras.applications.ResNet50(weights=None, input_shape=(64, 64, 3), classes=6)
+    result["keras_applications_resnet50"] = train_speed(reference, args.batch_size, args.steps)
+    train_gflops = result["course_resnet50"]["train_img_per_s"] * 3 * flops / 1e9
+    result["train_gflops"] = train_gflops
+    result["flop_utilisation"] = train_gflops / result["matmul_peak_gflops"]
+    if not args.skip_recipe:
+        result["recipe"] = time_to_target()
+    result["peak_memory_mb"] = peak_memory_mb()
+    ours_ips = result["course_resnet50"]["train_img_per_s"]
+    ref_ips = result["keras_applications_resnet50"]["train_img_per_s"]
+    rows = [
+        ("training images/s, course ResNet-50", f"{ours_ips:.1f}"),
+        ("training images/s, keras.applications", f"{ref_ips:.1f} (ratio {ours_ips / ref_ips:.2f})"),
+        ("first step (graph tracing), s", f"{result['course_resnet50']['first_step_s']:.1f}"),
+        ("inference images/s (batch 120)", f"{result['course_resnet50']['inference_img_per_s']:.0f}"),
+        ("forward GFLOP per image", f"{flops / 1e9:.2f}"),
+        ("matmul peak, GFLOP/s", f"{result['matmul_peak_gflops']:.0f}"),
+        ("training GFLOP/s (3 x forward)", f"{train_gflops:.0f} ({result['flop_utilisation']:.0%} of peak)"),
+        ("peak memory, MB", f"{result['peak_memory_mb']:.0f}"),
+    ]
+    if "recipe" in result:
+        r = result["recipe"]
+        to = f"{r['seconds_to_target']:.0f} s (epoch {r['epoch_reached']})" if r["seconds_to_target"] else "not reached"
+        rows += [
+            ("notebook 03 recipe: time to 95 % test accuracy", to),
+            (f"notebook 03 recipe: {r['epochs']} epochs", f"{r['total_s']:.0f} s, test {r['final_test_accuracy']:.1%}"),
+        ]
+    print_table(rows)
+    return result
+
+
+def bench_course() -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    rows = []
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        copy = path.with_name(f".bench_{path.name}")  # same folder, so relative paths work; deleted after
+        copy.write_bytes(path.read_bytes())
+        try:
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(REPO / "tools" / "notebooks.py"), "execute", str(copy)], check=True)
+            seconds = time.perf_counter() - start
+        finally:
+            copy.unlink(missing_ok=True)
+        result[path.name] = seconds
+        rows.append((path.name, f"{seconds / 60:.1f} min"))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "tests", "-p", "no:cacheprovider"], cwd=REPO, check=False)
+    result["unit tests (pytest tests/)"] = time.perf_counter() - start
+    rows.append(("unit tests (pytest tests/)", f"{result['unit tests (pytest tests/)'] / 60:.1f} min"))
+    print_table(rows)
+    return result
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    print()
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["train", "course"])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--skip-recipe", action="store_true", help="skip the time-to-95%% training run")
+    args = parser.parse_args()
+    result = bench_train(args) if args.mode == "train" else bench_course()
+    result["environment"] = environment_report() | {"machine": platform.processor() or platform.machine()}
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{args.mode}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwritten {out.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Quality gates run by `make test`: lint, formatting, types, clean notebooks,
+links, and the offline guard. Each gate also has a test proving that it fails
+on the kind of mistake it exists for."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import notebooks as nbtool  # noqa: E402  (tools/notebooks.py)
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_ruff_lint() -> None:
+    result = run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format() -> None:
+    result = run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, "run `.venv/bin/ruff format .`\n" + result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_catches_a_lint_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\n\n\ndef f(x):\n    return undefined_name\n")
+    result = run("ruff", "check", "--config", str(REPO / "pyproject.toml"), str(bad))
+    assert result.returncode == 1 and "F401" in result.stdout and "F821" in result.stdout
+
+
+def test_mypy_catches_a_type_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(x: int) -> str:\n    return x\n")
+    result = run("mypy", "--config-file", str(REPO / "pyproject.toml"), str(bad))
+    assert result.returncode == 1 and "Incompatible return value" in result.stdout
+
+
+def test_notebooks_are_clean_and_links_resolve() -> None:
+    found = nbtool.check(sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "student").glob("*.ipynb")))
+    assert not found, "run `.venv/bin/python tools/notebooks.py clean`, or fix:\n" + "\n".join(found)
+
+
+def clean_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell("print(1)", execution_count=1)]
+    )
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb.metadata = {"kernelspec": nbtool.KERNELSPEC, "language_info": nbtool.LANGUAGE_INFO}
+    return nb
+
+
+def test_the_clean_fixture_is_clean() -> None:
+    assert nbtool.problems(clean_notebook()) == []
+
+
+@pytest.mark.parametrize(
+    ("dirt", "message"),
+    [
+        ("widgets", "notebook metadata ['widgets']"),
+        ("colab", "notebook metadata ['colab']"),
+        ("kernel", "kernelspec"),
+        ("cell_metadata", "metadata ['execution']"),
+        ("whitespace", "trailing whitespace"),
+        ("unexecuted", "not executed"),
+        ("error", "error output ValueError"),
+        ("tf_log", "TensorFlow log line"),
+        ("progress", "progress-bar redraws"),
+    ],
+)
+def test_dirty_notebooks_are_caught(dirt: str, message: str) -> None:
+    nb = clean_notebook()
+    code = nb.cells[1]
+    if dirt == "widgets":
+        nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    elif dirt == "colab":
+        nb.metadata["colab"] = {"provenance": []}
+    elif dirt == "kernel":
+        nb.metadata["kernelspec"] = {"name": "my-env", "display_name": "my env", "language": "python"}
+    elif dirt == "cell_metadata":
+        code.metadata["execution"] = {"iopub.status.busy": "2026-01-01"}
+    elif dirt == "whitespace":
+        code.source = "print(1)  \nprint(2)"
+    elif dirt == "unexecuted":
+        code.execution_count = None
+    elif dirt == "error":
+        code.outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="bad", traceback=[]))
+    elif dirt == "tf_log":
+        line = "I0000 00:00:1764000000.123456   4242 cpu_feature_guard.cc:210] This TensorFlow binary is optimized\n"
+        code.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=line))
+    elif dirt == "progress":
+        code.outputs[0].text = "1/34 [....]\r34/34 [====]\n"
+    found = nbtool.problems(nbformat.reads(json.dumps(nb), as_version=4))
+    assert len(found) == 1 and message in found[0], found
+
+
+def test_clean_fixes_what_it_can() -> None:
+    nb = clean_notebook()
+    nb.metadata["widgets"] = {}
+    nb.cells[1].metadata["execution"] = {}
+    nb.cells[1].source = "print(1)   "
+    nb.cells[1].outputs[0].text = "1/34 [....]\r34/34 [====]\n"
+    cleaned = nbtool.clean(nb)
+    assert nbtool.problems(cleaned) == []
+    assert cleaned.cells[1].outputs[0].text == "34/34 [====]\n"
+
+
+def test_broken_links_are_caught(tmp_path: Path) -> None:
+    readme = REPO / "README.md"
+    text = 'See [the data](datasets/README.md), ![fig](images/missing.png), <img src="nope.png">, [web](https://x.org).'
+    found = nbtool.broken_links(readme, text)
+    assert found == ["README.md: broken link 'images/missing.png'", "README.md: broken link 'nope.png'"]
+
+
+def test_offline_guard_refuses_outside_connections() -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with sock, pytest.raises(OSError, match="offline guard"):
+        sock.connect(("93.184.215.14", 80))
+    with pytest.raises(OSError, match="offline guard"):
+        socket.create_connection(("example.com", 443), timeout=5)
+
+
+def test_offline_guard_allows_loopback() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=5):
+            pass
+
+
+def test_offline_guard_reaches_subprocesses_and_kernels() -> None:
+    """Kernels and subprocesses get the guard through PYTHONPATH (see conftest.py)."""
+    code = (
+        "import urllib.request\ntry:\n    urllib.request.urlopen('https://example.com', timeout=5)\n"
+        "except OSError as e:\n    print(e)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "offline guard: name lookup of 'example.com' refused" in result.stdout, result.stdout + result.stderr
+
+
+def test_keras_download_fails_loudly() -> None:
+    """The kind of hidden download the guard exists for: pretrained weights."""
+    code = (
+        "import keras\ntry:\n    keras.applications.ResNet50(weights='imagenet')\n"
+        "except Exception as e:\n    print(type(e).__name__, e)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "offline guard" in result.stdout, result.stdout + result.stderr[-2000:]
