@@ -64,6 +64,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
     "BASIC_HINTS",
+    "BASIC_STAGES",
     "DATASETS_DIR",
     "HINTS",
     "IMAGE_SHAPE",
@@ -75,6 +76,7 @@ __all__ = [
     "accuracy",
     "augmenter",
     "basic_block",
+    "basic_resnet",
     "check_convolutional_block",
     "check_identity_block",
     "check_residual_block",
@@ -84,7 +86,9 @@ __all__ = [
     "convolutional_block",
     "downsample",
     "environment_report",
+    "forward_flops",
     "generate_signs",
+    "grad_cam",
     "gradient_norms",
     "has_graphviz",
     "identity_block",
@@ -93,9 +97,11 @@ __all__ = [
     "load_image",
     "plot_confusion",
     "plot_examples",
+    "plot_grad_cam",
     "plot_history",
     "plot_misclassified",
     "plot_prediction",
+    "preact_block",
     "predict_image",
     "preprocess",
     "randomize_batchnorm",
@@ -995,11 +1001,14 @@ def train_dataset(
     """A shuffled, batched (and augmented) ``tf.data`` pipeline over ``(x, y)``, with prefetch.
 
     Works with every Keras backend: ``model.fit`` accepts a ``tf.data.Dataset``.
+    The augmentation runs one batch at a time (no parallel map), so that its
+    random draws come in the same order in every run: same seed, same run.
+    Prefetching still overlaps it with the training step.
     """
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).batch(batch_size)
     if augment:
         layers = augmenter(seed)
-        ds = ds.map(lambda xb, yb: (layers(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda xb, yb: (layers(xb, training=True), yb))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -1140,6 +1149,124 @@ def plot_prediction(image: np.ndarray, probs: np.ndarray) -> Figure:
     right.set_ylabel("probability")
     right.set_ylim(0, 1)
     right.set_xticks(range(len(probs)))
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Beyond ResNet-50 (notebook 04): ResNet-18/34, pre-activation, FLOPs, Grad-CAM
+# ---------------------------------------------------------------------------
+
+# Basic blocks per stage (filters 64, 128, 256, 512) of ResNet-18 and ResNet-34 (He et al. 2016, table 1).
+BASIC_STAGES: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+
+def preact_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> keras.KerasTensor:
+    """The pre-activation basic block of He et al. (2016b), "Identity Mappings in Deep Residual Networks".
+
+    BN -> ReLU -> 3x3 conv (stride ``s``) -> BN -> ReLU -> 3x3 conv, added to
+    the shortcut with no ReLU after the addition, so the identity path stays
+    clean from block to block. Where the shape changes the shortcut is a 1x1
+    conv with stride ``s`` on the pre-activated input.
+    """
+    L = keras.layers
+    conv = {"padding": "same", "use_bias": False, "kernel_initializer": "he_normal"}
+    pre = L.Activation("relu", name=f"{name}_relu1")(L.BatchNormalization(momentum=0.9, name=f"{name}_bn1")(X))
+    Y = L.Conv2D(filters, 3, strides=s, name=f"{name}_conv1", **conv)(pre)
+    Y = L.Activation("relu", name=f"{name}_relu2")(L.BatchNormalization(momentum=0.9, name=f"{name}_bn2")(Y))
+    Y = L.Conv2D(filters, 3, name=f"{name}_conv2", **conv)(Y)
+    shortcut = X
+    if s != 1 or X.shape[-1] != filters:
+        shortcut = L.Conv2D(filters, 1, strides=s, name=f"{name}_proj", **conv)(pre)
+    return L.Add(name=f"{name}_add")([Y, shortcut])
+
+
+def basic_resnet(
+    depth: int, preact: bool = False, input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM_CLASSES
+) -> keras.Model:
+    """ResNet-18 or ResNet-34 (basic blocks), post-activation (v1) or pre-activation (v2).
+
+    The stem of ``ResNet50`` (7x7/2 conv, 64 filters, BN, ReLU, 3x3/2 max-pool),
+    four stages of ``BASIC_STAGES[depth]`` blocks with 64, 128, 256 and 512
+    filters (stride 2 at the start of stages 3-5), global average pooling and
+    a softmax layer. v1 uses ``basic_block``, v2 ``preact_block`` and a final
+    BN-ReLU before the pooling.
+    """
+    if depth not in BASIC_STAGES:
+        raise ValueError(f"basic_resnet: depth must be one of {sorted(BASIC_STAGES)}, found {depth}")
+    L = keras.layers
+    inputs = keras.Input(shape=input_shape, name="input")
+    X = L.ZeroPadding2D(3, name="conv1_pad")(inputs)
+    X = L.Conv2D(64, 7, strides=2, use_bias=False, kernel_initializer="he_normal", name="conv1")(X)
+    if not preact:
+        X = L.Activation("relu", name="conv1_relu")(L.BatchNormalization(momentum=0.9, name="bn_conv1")(X))
+    X = L.MaxPooling2D(3, strides=2, name="pool1")(X)
+    for stage, (filters, blocks) in enumerate(zip((64, 128, 256, 512), BASIC_STAGES[depth], strict=True), start=2):
+        for b in range(blocks):
+            s = 2 if stage > 2 and b == 0 else 1
+            name = f"stage{stage}_block{b + 1}"
+            X = preact_block(X, filters, s, name) if preact else basic_block(X, filters, s, residual=True, name=name)
+    if preact:
+        X = L.Activation("relu", name="final_relu")(L.BatchNormalization(momentum=0.9, name="final_bn")(X))
+    X = L.GlobalAveragePooling2D(name="avg_pool")(X)
+    outputs = L.Dense(classes, activation="softmax", name="fc")(X)
+    return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations (2 per multiply-add) of one image's forward pass through the
+    conv and dense layers, computed from their shapes (BatchNorm, ReLU and pooling are ignored)."""
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            flops += 2 * h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * layer.input.shape[-1] * layer.units
+    return int(flops)
+
+
+def grad_cam(model: keras.Model, images: np.ndarray, layer: str, classes: np.ndarray | None = None) -> np.ndarray:
+    """Grad-CAM heat maps (Selvaraju et al. 2017) of ``images`` for ``classes`` at ``layer``.
+
+    For each image: the gradient of the class score with respect to the
+    layer's feature maps, averaged over the positions, weights the maps; their
+    ReLU'd sum, scaled to [0, 1], says where the evidence for the class is.
+
+    Args:
+        images: preprocessed inputs ``(m, 64, 64, 3)``.
+        layer: name of a layer with 4-d output (e.g. ``'res5c_out'``).
+        classes: class per image; default: the predicted class.
+
+    Returns:
+        ``(m, h, w)`` heat maps at the layer's resolution, each in [0, 1].
+    """
+    probe = keras.Model(model.input, [model.get_layer(layer).output, model.output])
+    x = tf.convert_to_tensor(images, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        features, probs = probe(x, training=False)
+        picked = tf.argmax(probs, axis=1) if classes is None else tf.convert_to_tensor(classes, dtype=tf.int64)
+        score = tf.reduce_sum(tf.gather(probs, picked, axis=1, batch_dims=1))
+    grads = tape.gradient(score, features)
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    cams = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
+    peak = cams.max(axis=(1, 2), keepdims=True)
+    return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
+
+
+def plot_grad_cam(images: np.ndarray, cams: np.ndarray, titles: list[str]) -> Figure:
+    """Each image (top) and its Grad-CAM heat map laid over it (bottom)."""
+    m = len(images)
+    fig, axes = plt.subplots(2, m, figsize=(1.5 * m, 3.4), squeeze=False, facecolor="white")
+    for i in range(m):
+        axes[0, i].imshow(images[i])
+        axes[0, i].set_title(titles[i], fontsize=7)
+        heat = np.kron(cams[i], np.ones((images.shape[1] // cams.shape[1], images.shape[2] // cams.shape[2])))
+        axes[1, i].imshow(images[i])
+        axes[1, i].imshow(heat, cmap="jet", alpha=0.45, extent=(0, images.shape[2], images.shape[1], 0))
+    for ax in axes.flat:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 
