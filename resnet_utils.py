@@ -1262,9 +1262,9 @@ def plot_grad_cam(images: np.ndarray, cams: np.ndarray, titles: list[str]) -> Fi
     for i in range(m):
         axes[0, i].imshow(images[i])
         axes[0, i].set_title(titles[i], fontsize=7)
-        heat = np.kron(cams[i], np.ones((images.shape[1] // cams.shape[1], images.shape[2] // cams.shape[2])))
         axes[1, i].imshow(images[i])
-        axes[1, i].imshow(heat, cmap="jet", alpha=0.45, extent=(0, images.shape[2], images.shape[1], 0))
+        extent = (0, images.shape[2], images.shape[1], 0)  # stretch the coarse map over the image
+        axes[1, i].imshow(cams[i], cmap="jet", alpha=0.45, extent=extent, interpolation="bilinear", vmin=0, vmax=1)
     for ax in axes.flat:
         ax.axis("off")
     fig.tight_layout()
