@@ -829,11 +829,10 @@ def _check_block(fn: object, reference: object, s: int | None) -> str:
     return _verdict("ok")
 
 
-def _diagnose(ref: keras.Model, x: np.ndarray, got: np.ndarray, stage: int, block: str) -> str:
-    """Match a wrong output against the usual mistakes, computed from the reference's pieces."""
-    main_name, add_name = f"bn{stage}{block}_branch2c", f"res{stage}{block}_add"
-    add_inputs = ref.get_layer(add_name).input
-    probe = keras.Model(ref.input, [ref.get_layer(main_name).output, add_inputs[1]])
+def _known_mistake(ref: keras.Model, x: np.ndarray, got: np.ndarray, main_layer: str, add_layer: str) -> str | None:
+    """Match a wrong output against the usual mistakes, computed from the reference's pieces:
+    the main path (output of ``main_layer``) and the shortcut (second input of ``add_layer``)."""
+    probe = keras.Model(ref.input, [ref.get_layer(main_layer).output, ref.get_layer(add_layer).input[1]])
     main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=True))
     relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
     candidates = {
@@ -844,9 +843,15 @@ def _diagnose(ref: keras.Model, x: np.ndarray, got: np.ndarray, stage: int, bloc
     for key, value in candidates.items():
         if value.shape == got.shape and np.allclose(got, value, atol=1e-5):
             return key
-    if got.min() < 0:
+    return None
+
+
+def _diagnose(ref: keras.Model, x: np.ndarray, got: np.ndarray, stage: int, block: str) -> str:
+    """The bottleneck blocks' mistake, from the reference's pieces or the sign of the output."""
+    key = _known_mistake(ref, x, got, f"bn{stage}{block}_branch2c", f"res{stage}{block}_add")
+    if key is None and got.min() < 0:
         return "missing_final_relu"
-    return "values"
+    return key or "values"
 
 
 def check_identity_block(fn: object) -> str:
@@ -941,17 +946,9 @@ def _check_basic_case(fn: object, filters: int, s: int) -> tuple[str, str]:
     want = keras.ops.convert_to_numpy(ref(x, training=True))
     if np.allclose(got, want, atol=1e-5):
         return "ok", ""
-    probe = keras.Model(ref.input, [ref.get_layer(f"{name}_bn2").output, ref.get_layer(f"{name}_add").input[1]])
-    main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=True))
-    relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
-    mistakes = {
-        "missing_final_relu": main + shortcut,
-        "relu_before_add": relu(main) + shortcut,
-        "no_shortcut": relu(main),
-    }
-    for key, value in mistakes.items():
-        if np.allclose(got, value, atol=1e-5):
-            return key, ""
+    key = _known_mistake(ref, x, got, f"{name}_bn2", f"{name}_add")
+    if key is not None:
+        return key, ""
     return "values", f"{filters} filters, s={s}: max difference {np.abs(got - want).max():.3g}"
 
 
