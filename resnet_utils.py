@@ -81,6 +81,7 @@ __all__ = [
     "check_identity_block",
     "check_residual_block",
     "cifar_net",
+    "compile_recipe",
     "confusion_matrix",
     "convert_to_one_hot",
     "convolutional_block",
@@ -1007,6 +1008,21 @@ def train_dataset(
         layers = augmenter(seed)
         ds = ds.map(lambda xb, yb: (layers(xb, training=True), yb))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_recipe(model: keras.Model, epochs: int, steps_per_epoch: int) -> None:
+    """Compile ``model`` with the recipe notebook 03 builds step by step (part B).
+
+    Adam with a cosine decay of the learning rate from 1e-3 to 0 over
+    ``epochs * steps_per_epoch`` steps, categorical cross-entropy with label
+    smoothing 0.1, and accuracy as the metric. Train it on ``train_dataset``.
+    """
+    schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate=1e-3, decay_steps=epochs * steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        metrics=["accuracy"],
+    )
 
 
 def accuracy(model: keras.Model, x: np.ndarray, labels: np.ndarray, batch_statistics: bool = False) -> float:

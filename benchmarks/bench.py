@@ -36,6 +36,7 @@ import tensorflow as tf  # noqa: E402
 from resnet_utils import (  # noqa: E402
     ResNet50,
     accuracy,
+    compile_recipe,
     environment_report,
     forward_flops,
     load_dataset,
@@ -97,12 +98,7 @@ def time_to_target(epochs: int = 24, target: float = 0.95) -> dict[str, Any]:
     Y_test = keras.utils.to_categorical(y_test.reshape(-1), 6)
     keras.utils.set_random_seed(0)
     model = ResNet50()
-    steps = epochs * int(np.ceil(len(X_train) / 32))
-    model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, steps)),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
-        metrics=["accuracy"],
-    )
+    compile_recipe(model, epochs, steps_per_epoch=int(np.ceil(len(X_train) / 32)))
     reached: dict[str, Any] = {}
     start = time.perf_counter()
 

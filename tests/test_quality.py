@@ -162,3 +162,22 @@ def test_keras_download_fails_loudly() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "offline guard" in result.stdout, result.stdout + result.stderr[-2000:]
+
+
+def test_a_fast_notebook_reexecutes_identically(tmp_path: Path) -> None:
+    """Reproducibility: execute notebook 02 afresh, then nbval that copy: every compared output repeats."""
+    copy = tmp_path / "02_residual_blocks.ipynb"
+    copy.write_bytes((REPO / "notebooks" / "02_residual_blocks.ipynb").read_bytes())
+    nbtool.execute(copy)
+    result = run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(REPO / "tests" / "nbval_sanitize.cfg"),
+        str(copy),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

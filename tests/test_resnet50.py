@@ -17,6 +17,7 @@ from resnet_utils import (
     ResNet50,
     accuracy,
     augmenter,
+    compile_recipe,
     confusion_matrix,
     downsample,
     keras_applications_name,
@@ -202,3 +203,17 @@ def test_train_dataset_is_reproducible() -> None:
         return [xb.numpy() for xb, _ in train_dataset(x, y, batch_size=4, seed=3, augment=True)]
 
     assert all(np.array_equal(a, b) for a, b in zip(batches(), batches(), strict=True))
+
+
+def test_compile_recipe_schedules_the_learning_rate_to_zero() -> None:
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(inputs))
+    compile_recipe(model, epochs=3, steps_per_epoch=10)
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecay"
+    assert {k: schedule["config"][k] for k in ("initial_learning_rate", "decay_steps", "alpha")} == {
+        "initial_learning_rate": 1e-3,
+        "decay_steps": 30,
+        "alpha": 0.0,
+    }
+    assert model.loss.get_config()["label_smoothing"] == 0.1
