@@ -87,6 +87,7 @@ __all__ = [
     "convolutional_block",
     "downsample",
     "environment_report",
+    "final_error",
     "forward_flops",
     "generate_signs",
     "grad_cam",
@@ -544,6 +545,12 @@ def run_degradation(
             )
             histories[net.name] = history.history
     return histories
+
+
+def final_error(history: dict[str, list[float]], key: str = "accuracy", last: int = 3) -> float:
+    """1 - the mean of the last ``last`` epochs' ``key`` (e.g. ``"val_accuracy"``) in a ``History.history``:
+    the final error of a run, smoothed over the noise of single epochs."""
+    return float(1 - np.mean(history[key][-last:]))
 
 
 def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_blocks import run_mutants  # tests/test_blocks.py: runs the mutants, prints the tally
 
-from resnet_utils import BASIC_HINTS, basic_block, check_residual_block, cifar_net, gradient_norms
+from resnet_utils import BASIC_HINTS, basic_block, check_residual_block, cifar_net, final_error, gradient_norms
 
 L = keras.layers
 
@@ -122,3 +122,9 @@ def test_residual_block_mutants_each_get_their_hint(capsys: pytest.CaptureFixtur
 
 def test_every_basic_hint_is_used_or_generic() -> None:
     assert set(BASIC_HINTS) - set(RESIDUAL_MUTANTS) == {"ok", "error", "shape", "values"}
+
+
+def test_final_error_averages_the_last_epochs() -> None:
+    history = {"accuracy": [0.1, 0.5, 0.6, 0.7, 0.8], "val_accuracy": [0.2, 0.4]}
+    assert np.isclose(final_error(history), 0.3)
+    assert np.isclose(final_error(history, "val_accuracy", last=1), 0.6)

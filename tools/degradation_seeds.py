@@ -25,16 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras
 import numpy as np
 
-from resnet_utils import cifar_net, downsample, gradient_norms, load_dataset, run_degradation
+from resnet_utils import cifar_net, downsample, final_error, gradient_norms, load_dataset, run_degradation
 
 # The constants of notebooks/01_degradation_problem.ipynb.
 SHALLOW, DEEP, EPOCHS, SIZE, LEARNING_RATE = 8, 32, 12, 32, 1e-3
 TOLERANCE = 0.02
-
-
-def final_error(history: dict[str, list[float]], key: str = "accuracy") -> float:
-    """1 - the mean of the last three epochs' accuracy, as in the notebook."""
-    return float(1 - np.mean(history[key][-3:]))
 
 
 def gradient_ratios(data: tuple[np.ndarray, ...], seed: int) -> dict[str, tuple[float, float]]:
