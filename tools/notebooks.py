@@ -15,6 +15,13 @@
         relative link or image in README.md or a notebook's markdown points
         to a missing file. `make test` runs it (tests/test_quality.py).
 
+    python tools/notebooks.py colab
+        Put the Colab cell (clone the course and install what Colab lacks;
+        nothing outside Colab) before the setup cell of every notebook in
+        notebooks/, made for the repository named in pyproject.toml's
+        [project.urls]. Run it after changing that address (a fork), then
+        `student`.
+
     python tools/notebooks.py student
         Write the student edition: student/NN_topic.ipynb for every
         notebook, with each `### BEGIN SOLUTION` ... `### END SOLUTION`
@@ -31,6 +38,7 @@ import os
 import re
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -42,6 +50,20 @@ SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\
 STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
+COLAB_CELL = """\
+# Google Colab only (elsewhere this cell does nothing): get the course and what Colab lacks.
+import sys
+
+if "google.colab" in sys.modules:
+    import os
+    import subprocess
+
+    REPOSITORY, COURSE = "{repository}", "/content/{name}"
+    if not os.path.isdir(COURSE):
+        subprocess.run(["git", "clone", "--depth=1", REPOSITORY, COURSE], check=True)
+    subprocess.run([sys.executable, f"{{COURSE}}/course.py", "colab"], check=True)
+    sys.path.insert(0, COURSE)
+    os.chdir(f"{{COURSE}}/notebooks")"""
 
 
 # TensorFlow/absl C++ log lines ("I0000 00:00:1700000000.1 123 file.cc:42] ...") and the notices
@@ -147,6 +169,28 @@ def broken_links(path: Path, markdown: str) -> list[str]:
     return found
 
 
+def repository() -> str:
+    """The course's public repository, from pyproject.toml's [project.urls]."""
+    with (REPO / "pyproject.toml").open("rb") as f:
+        return str(tomllib.load(f)["project"]["urls"]["Repository"])
+
+
+def colab_cell(url: str) -> str:
+    """The source of the Colab cell for the course at ``url`` (a GitHub repository)."""
+    return COLAB_CELL.format(repository=url, name=url.rstrip("/").rsplit("/", 1)[-1])
+
+
+def with_colab_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    """``nb`` with ``source`` as its first code cell: replaces an older Colab cell, or goes before the setup cell."""
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    if nb.cells[first].source.startswith(COLAB_CELL.split("\n", 1)[0]):
+        nb.cells[first].source = source
+    else:
+        # It prints nothing outside Colab, so the executed cell has no outputs; clean() numbers it.
+        nb.cells.insert(first, nbformat.v4.new_code_cell(source, execution_count=0))
+    return clean(nb)
+
+
 def to_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The student edition of a solution notebook: solution regions become stubs, outputs are cleared."""
     student = nbformat.from_dict(nb)
@@ -208,7 +252,7 @@ def execute(path: Path, timeout: int = 1800) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["execute", "clean", "check", "student"])
+    parser.add_argument("command", choices=["execute", "clean", "check", "colab", "student"])
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.notebooks] or sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -222,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         found = check(paths)
         print("\n".join(found) or f"{len(paths)} notebooks clean, links resolve")
         return 1 if found else 0
+    if args.command == "colab":
+        source = colab_cell(repository())
+        for path in paths:
+            nbformat.write(with_colab_cell(nbformat.read(path, as_version=4), source), path)
+            print(f"{path}: Colab cell for {repository()}")
+        return 0
     for path in paths:
         if args.command == "execute":
             print(f"{path}: executed in {execute(path):.0f} s", flush=True)

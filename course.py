@@ -1,0 +1,198 @@
+"""Set up and run the course on any machine, with or without `make`.
+
+    python course.py lab      open the course in JupyterLab  (= make lab)
+    python course.py test     run every test                 (= make test; extra arguments go to pytest)
+    python course.py setup    only create or refresh the environment
+    python course.py colab    inside Google Colab: install only what Colab lacks (the notebooks' Colab cell runs it)
+
+On Windows, where there is no `make`, use the Python launcher: `py -3.11 course.py lab`.
+`make lab` and `make test` call this script, so every platform runs the same steps.
+
+`setup` (part of `lab` and `test`) creates the virtual environment .venv/ with the
+Python that runs this script, installs requirements.txt into it and the course
+itself (`pip install -e .`, which makes `resnet_utils` importable from any
+kernel), and reinstalls whenever requirements.txt or pyproject.toml change. It
+also looks for Graphviz's `dot` program (model diagrams), installs it with
+apt-get when run as root on Debian/Ubuntu, and otherwise says how to install it.
+
+Only the standard library is used: this script runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP_NAME = ".installed-requirements"
+# Python versions every pinned package publishes wheels for (checked by tests/test_install.py).
+SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
+# TensorFlow with Keras 3 as tf.keras; older Colab images get the course's pinned version.
+MIN_TENSORFLOW = (2, 16)
+GRAPHVIZ_HINTS = {
+    "win32": "winget install graphviz (or: choco install graphviz, conda install graphviz); "
+    r"then make sure C:\Program Files\Graphviz\bin is on PATH and open a new terminal",
+    "darwin": "brew install graphviz (or: conda install graphviz)",
+    "linux": "sudo apt-get install graphviz (Debian/Ubuntu), sudo dnf install graphviz (Fedora), "
+    "or conda install graphviz",
+}
+
+
+def venv_python(venv: Path = VENV, windows: bool = os.name == "nt") -> Path:
+    """The interpreter of a virtual environment: Scripts\\python.exe on Windows, bin/python elsewhere."""
+    return venv / "Scripts" / "python.exe" if windows else venv / "bin" / "python"
+
+
+def unsupported_python(version: tuple[int, int]) -> str | None:
+    """None for a supported Python, else the message that says what to use instead."""
+    if version in SUPPORTED_PYTHONS:
+        return None
+    names = ", ".join(f"{major}.{minor}" for major, minor in SUPPORTED_PYTHONS)
+    return (
+        f"The course needs Python {names}; this is {version[0]}.{version[1]} ({sys.executable}). "
+        "Run this script with one of those, e.g. `py -3.11 course.py lab` on Windows, "
+        "`python3.11 course.py lab` (or `make lab PYTHON=python3.11`) elsewhere."
+    )
+
+
+def requirements_digest(root: Path = ROOT) -> str:
+    """What the environment was installed from: a hash of requirements.txt and pyproject.toml."""
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run(*command: str | Path) -> None:
+    print("+", " ".join(str(part) for part in command), flush=True)
+    subprocess.run([str(part) for part in command], check=True)
+
+
+def ensure_venv(venv: Path = VENV, root: Path = ROOT) -> Path:
+    """Create .venv when it is missing or broken, (re)install when the requirements changed; its python."""
+    python = venv_python(venv)
+    works = python.exists() and subprocess.run([str(python), "-c", ""], check=False).returncode == 0
+    if not works:
+        problem = unsupported_python(sys.version_info[:2])
+        if problem:
+            sys.exit(problem)
+        if venv.exists():
+            if not (venv / "pyvenv.cfg").exists():
+                sys.exit(f"{venv} exists but is not a virtual environment; move it away and run again.")
+            print(f"{venv.name}: broken, recreating it")
+            shutil.rmtree(venv)
+        run(sys.executable, "-m", "venv", venv)
+    stamp = venv / STAMP_NAME
+    wanted = requirements_digest(root)
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        print(f"{venv.name}: up to date with requirements.txt and pyproject.toml")
+        return python
+    run(python, "-m", "pip", "install", "--quiet", "--requirement", root / "requirements.txt")
+    # The course itself, editable: resnet_utils becomes importable from notebooks/, student/ and any kernel.
+    run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--editable", root)
+    partial = stamp.with_suffix(".partial")
+    partial.write_text(wanted + "\n")
+    partial.replace(stamp)
+    return python
+
+
+def graphviz_hint(platform: str = sys.platform) -> str:
+    """How to install Graphviz's `dot` program on this platform."""
+    return GRAPHVIZ_HINTS.get(platform, GRAPHVIZ_HINTS["linux"])
+
+
+def quietly(*command: str) -> bool:
+    """Run a system command without its output; whether it succeeded."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return done.returncode == 0
+
+
+def ensure_graphviz() -> None:
+    """keras.utils.plot_model needs the `dot` program; without it notebooks run and skip the diagrams."""
+    if shutil.which("dot"):
+        return
+    if sys.platform == "linux" and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing graphviz (for model diagrams) with apt-get ...", flush=True)
+        if quietly("apt-get", "update", "-qq") and quietly("apt-get", "install", "-y", "-qq", "graphviz"):
+            return
+        print("graphviz: apt-get install failed; notebooks run, model diagrams are skipped")
+        return
+    print(f"graphviz not found: notebooks run, model diagrams are skipped. Install it: {graphviz_hint()}.")
+
+
+def major_minor(version: str) -> tuple[int, int]:
+    """'2.19.0rc1' -> (2, 19)."""
+    match = re.match(r"(\d+)\.(\d+)", version)
+    if match is None:
+        raise ValueError(f"not a version: {version!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def pinned_tensorflow(root: Path = ROOT) -> str:
+    """`tensorflow==<the course's version>`: the full build, which uses Colab's GPU when there is one."""
+    text = (root / "requirements.txt").read_text()
+    match = re.search(r"^tensorflow(?:-cpu)?==([\w.]+)", text, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{root / 'requirements.txt'}: no `tensorflow==` or `tensorflow-cpu==` pin found")
+    return f"tensorflow=={match.group(1)}"
+
+
+def colab_install_command(installed_tensorflow: str | None, root: Path = ROOT) -> list[str]:
+    """The pip command that adds to Colab only what it lacks.
+
+    Colab's own TensorFlow is kept when it has Keras 3 (2.16 or newer); the
+    course's other dependencies are [project] dependencies with lower bounds,
+    so pip installs only those Colab has not got, or has too old.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--editable", str(root)]
+    if installed_tensorflow is None or major_minor(installed_tensorflow) < MIN_TENSORFLOW:
+        command.append(pinned_tensorflow(root))
+    return command
+
+
+def installed_version(distribution: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def colab() -> None:
+    tensorflow = installed_version("tensorflow")
+    print(f"Colab's TensorFlow: {tensorflow or 'none'}; installing what the course needs on top")
+    run(*colab_install_command(tensorflow))
+
+
+def main(argv: list[str]) -> int:
+    commands = ("lab", "test", "setup", "colab")
+    if not argv or argv[0] not in commands:
+        print(__doc__)
+        return 2
+    command, extra = argv[0], argv[1:]
+    if command == "colab":
+        colab()
+        return 0
+    os.chdir(ROOT)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log lines out of the outputs
+    os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    python = ensure_venv()
+    ensure_graphviz()
+    if command == "lab":
+        root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        return subprocess.run([str(python), "-m", "jupyter", "lab", "--notebook-dir=.", *root_flag, *extra]).returncode
+    if command == "test":
+        return subprocess.run([str(python), "-m", "pytest", *extra]).returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
