@@ -182,7 +182,6 @@ def main(argv: list[str]) -> int:
         colab()
         return 0
     os.chdir(ROOT)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's C++ log lines out of the outputs
     os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     python = ensure_venv()
     ensure_graphviz()

@@ -15,6 +15,20 @@ Results go to benchmarks/results/<mode>.json (git-ignored) and to stdout.
 
 from __future__ import annotations
 
+from resnet_utils import (
+    BATCH_SIZE,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    ResNet50,
+    accuracy,
+    compile_recipe,
+    environment_report,
+    forward_flops,
+    load_dataset,
+    preprocess,
+    train_dataset,
+)
+
 import argparse
 import json
 import os
@@ -26,25 +40,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+import numpy as np
+import tensorflow as tf
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from resnet_utils import (  # noqa: E402
-    ResNet50,
-    accuracy,
-    compile_recipe,
-    environment_report,
-    forward_flops,
-    load_dataset,
-    preprocess,
-    train_dataset,
-)
-
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -69,8 +69,8 @@ def train_speed(model: keras.Model, batch_size: int, steps: int) -> dict[str, fl
     """First-step seconds and steady training images/s with train_on_batch on random data."""
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     rs = np.random.RandomState(0)
-    x = rs.uniform(size=(batch_size, 64, 64, 3)).astype("float32")
-    y = keras.utils.to_categorical(rs.randint(0, 6, batch_size), 6)
+    x = rs.uniform(size=(batch_size, *IMAGE_SHAPE)).astype("float32")
+    y = keras.utils.to_categorical(rs.randint(0, NUM_CLASSES, batch_size), NUM_CLASSES)
     start = time.perf_counter()
     model.train_on_batch(x, y)
     first = time.perf_counter() - start
@@ -83,7 +83,7 @@ def train_speed(model: keras.Model, batch_size: int, steps: int) -> dict[str, fl
 
 
 def inference_speed(model: keras.Model, batch_size: int = 120, repeats: int = 5) -> float:
-    x = np.random.RandomState(1).uniform(size=(batch_size, 64, 64, 3)).astype("float32")
+    x = np.random.RandomState(1).uniform(size=(batch_size, *IMAGE_SHAPE)).astype("float32")
     model.predict_on_batch(x)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -95,11 +95,11 @@ def time_to_target(epochs: int = 24, target: float = 0.95) -> dict[str, Any]:
     """Notebook 03's part B recipe; seconds until the test accuracy first reaches ``target``."""
     x_train, y_train, x_test, y_test, _ = load_dataset(verbose=False)
     X_train, X_test = preprocess(x_train), preprocess(x_test)
-    Y_train = keras.utils.to_categorical(y_train.reshape(-1), 6)
-    Y_test = keras.utils.to_categorical(y_test.reshape(-1), 6)
+    Y_train = keras.utils.to_categorical(y_train.reshape(-1), NUM_CLASSES)
+    Y_test = keras.utils.to_categorical(y_test.reshape(-1), NUM_CLASSES)
     keras.utils.set_random_seed(0)
     model = ResNet50()
-    compile_recipe(model, epochs, steps_per_epoch=int(np.ceil(len(X_train) / 32)))
+    compile_recipe(model, epochs, steps_per_epoch=int(np.ceil(len(X_train) / BATCH_SIZE)))
     reached: dict[str, Any] = {}
     start = time.perf_counter()
 
@@ -207,7 +207,7 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["train", "course"])
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--skip-recipe", action="store_true", help="skip the time-to-95%% training run")
     args = parser.parse_args()

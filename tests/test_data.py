@@ -1,30 +1,18 @@
-"""Tests for the data helpers of resnet_utils: the synthetic SIGNS set,
-load_dataset with original-format files, its errors, and convert_to_one_hot."""
+"""Tests for resnet_course.data: load_dataset with the synthetic set and original-format files,
+its errors, convert_to_one_hot, preprocess and downsample."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 
-import resnet_utils as ru
-from resnet_utils import DatasetError, convert_to_one_hot, generate_signs, load_dataset
+from resnet_course.data import SYNTHETIC_FILE, DatasetError, convert_to_one_hot, downsample, load_dataset, preprocess
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder holding the generated synthetic cache."""
-    directory = tmp_path_factory.mktemp("synthetic")
-    load_dataset(directory, verbose=False)
-    return directory
 
 
 def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.ndarray] | None = None) -> None:
@@ -40,41 +28,6 @@ def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.nda
         for key, value in data.items():
             if value is not None:
                 f[key] = value
-
-
-def test_generate_signs_is_balanced_and_well_formed() -> None:
-    x, y = generate_signs(per_class=3, seed=5)
-    assert x.shape == (18, 64, 64, 3) and x.dtype == np.uint8
-    assert y.shape == (18,) and y.dtype == np.int64
-    assert np.bincount(y, minlength=6).tolist() == [3] * 6
-    assert x.std() > 20, "images should not be flat"
-
-
-def test_generate_signs_depends_on_seed_and_split() -> None:
-    a, _ = generate_signs(1, seed=0, split=0)
-    b, _ = generate_signs(1, seed=0, split=1)
-    c, _ = generate_signs(1, seed=1, split=0)
-    assert not np.array_equal(a, b) and not np.array_equal(a, c)
-    np.testing.assert_array_equal(a, generate_signs(1, seed=0, split=0)[0])
-
-
-def test_generate_signs_rejects_empty_request() -> None:
-    with pytest.raises(ValueError, match="per_class must be at least 1, found 0"):
-        generate_signs(0)
-
-
-def test_synthetic_set_is_byte_identical_in_fresh_processes(synthetic_dir: Path) -> None:
-    code = (
-        "import resnet_utils as r\n"
-        "a = r.generate_signs(180, 0, 0); b = r.generate_signs(20, 0, 1)\n"
-        "print(r._fingerprint(a[0], a[1], b[0], b[1]))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    digests = {
-        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.strip()
-        for _ in range(2)
-    }
-    assert digests == {ru.SYNTHETIC_SHA256}
 
 
 def test_load_dataset_synthetic_shapes(synthetic_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,10 +46,10 @@ def test_load_dataset_synthetic_shapes(synthetic_dir: Path, capsys: pytest.Captu
 
 
 def test_load_dataset_reuses_cache_and_repairs_damaged_one(synthetic_dir: Path, tmp_path: Path) -> None:
-    cache = synthetic_dir / ru.SYNTHETIC_FILE
+    cache = synthetic_dir / SYNTHETIC_FILE
     assert cache.exists()
     expected = load_dataset(synthetic_dir, verbose=False)
-    broken = tmp_path / ru.SYNTHETIC_FILE
+    broken = tmp_path / SYNTHETIC_FILE
     broken.write_bytes(cache.read_bytes()[:1000])
     repaired = load_dataset(tmp_path, verbose=False)
     for a, b in zip(expected, repaired, strict=True):
@@ -112,7 +65,7 @@ def test_load_dataset_prefers_original_files(tmp_path: Path, capsys: pytest.Capt
     assert x_test.shape == (6, 64, 64, 3) and y_test.shape == (1, 6)
     assert classes.tolist() == list(range(6))
     assert "original SIGNS files" in capsys.readouterr().out
-    assert not (tmp_path / ru.SYNTHETIC_FILE).exists()
+    assert not (tmp_path / SYNTHETIC_FILE).exists()
 
 
 def test_load_dataset_never_modifies_user_files(tmp_path: Path) -> None:
@@ -200,27 +153,15 @@ def test_convert_to_one_hot_rejects_out_of_range_labels() -> None:
         convert_to_one_hot(np.array([[0, 6]]), 6)
 
 
-def test_environment_report_names_versions_and_graphviz() -> None:
-    report = ru.environment_report()
-    assert report["python"] == ".".join(map(str, sys.version_info[:3]))
-    assert report["keras"].startswith("3.")
-    assert report["graphviz"].startswith("found" if ru.has_graphviz() else "missing")
+def test_preprocess_scales_to_unit_interval() -> None:
+    x = preprocess(np.array([[0, 128, 255]], dtype=np.uint8))
+    assert x.dtype == np.float32 and np.allclose(x, [[0.0, 128 / 255, 1.0]])
 
 
-def test_has_graphviz_follows_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert not ru.has_graphviz()
-    dot = tmp_path / "dot"
-    dot.write_text("#!/bin/sh\n")
-    dot.chmod(0o755)
-    assert ru.has_graphviz()
-
-
-def test_plot_examples_one_row_per_class() -> None:
-    x, y = generate_signs(per_class=2, seed=1)
-    fig = ru.plot_examples(x, y.reshape(1, -1), per_class=3)
-    axes = fig.get_axes()
-    assert len(axes) == 6 * 3
-    assert [ax.get_title(loc="left") for ax in axes[::3]] == [f"class {k}" for k in range(6)]
-    assert sum(bool(ax.images) for ax in axes) == 12  # 2 images per class, third column empty
-    ru.plt.close(fig)
+def test_downsample_averages_blocks() -> None:
+    images = np.zeros((1, 64, 64, 3), dtype=np.uint8)
+    images[0, :2, :2] = 255
+    small = downsample(images, 32)
+    assert small.shape == (1, 32, 32, 3) and small[0, 0, 0, 0] == 1.0 and small[0, 1, 1, 0] == 0.0
+    with pytest.raises(ValueError, match="found 30"):
+        downsample(images, 30)

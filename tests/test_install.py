@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -149,6 +150,7 @@ def test_fresh_venv_without_make(tmp_path: Path) -> None:
     (root / "notebooks").mkdir(parents=True)
     for name in ("pyproject.toml", "resnet_utils.py", "README.md", "LICENSE", "LICENSE-CONTENT", "course.py"):
         (root / name).write_bytes((REPO / name).read_bytes())
+    shutil.copytree(REPO / "resnet_course", root / "resnet_course", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "requirements.txt").write_text("# nothing: the packages are not what this test is about\n")
     setup = [sys.executable, str(root / "course.py"), "setup"]
     # The first `setup` may install Graphviz (as root on Debian); stdin closed, no prompt.
@@ -156,9 +158,10 @@ def test_fresh_venv_without_make(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stdout + first.stderr
     assert "--editable" in first.stdout, first.stdout
     python = course.venv_python(root / ".venv")
-    code = "import importlib.util; print(importlib.util.find_spec('resnet_utils').origin)"
+    code = "import importlib.util as u; print(u.find_spec('resnet_utils').origin, u.find_spec('resnet_course').origin)"
     kernel = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=root / "notebooks")
-    assert kernel.stdout.strip() == str(root / "resnet_utils.py"), kernel.stdout + kernel.stderr
+    expected = f"{root / 'resnet_utils.py'} {root / 'resnet_course' / '__init__.py'}"
+    assert kernel.stdout.strip() == expected, kernel.stdout + kernel.stderr
     again = subprocess.run(setup, capture_output=True, text=True, env=online_env(), timeout=600, cwd=root)
     assert "up to date" in again.stdout and "pip install" not in again.stdout, again.stdout
 

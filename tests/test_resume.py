@@ -39,7 +39,7 @@ print("done", "iterations", int(model.optimizer.iterations), flush=True)
 
 
 def run(script: Path, kill_at: str | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ)
     if kill_at:
         env["KILL_AT"] = kill_at
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)

@@ -13,19 +13,14 @@ about 2 minutes per seed on 2 cores.
 
 from __future__ import annotations
 
+from resnet_utils import cifar_net, downsample, final_error, gradient_norms, load_dataset, run_degradation
+
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 import numpy as np
-
-from resnet_utils import cifar_net, downsample, final_error, gradient_norms, load_dataset, run_degradation
 
 # The constants of notebooks/01_degradation_problem.ipynb.
 SHALLOW, DEEP, EPOCHS, SIZE, LEARNING_RATE = 8, 32, 12, 32, 1e-3

@@ -34,7 +34,6 @@ course's virtual environment.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -240,7 +239,6 @@ def check(paths: list[Path]) -> list[str]:
 def execute(path: Path, timeout: int = 1800) -> float:
     """Execute one notebook in place; returns the seconds it took."""
     nb = nbformat.read(path, as_version=4)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     start = time.perf_counter()
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

@@ -1,0 +1,17 @@
+"""The course's shapes, sizes and paths, shared by every module.
+
+Used by every lesson (00-04), through the other modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+# Generated data and the learner's own data files (git-ignored).
+DATASETS_DIR = REPO_DIR / "datasets"
+# SIGNS images: 64x64 RGB, hands showing 0 to 5 fingers.
+IMAGE_SHAPE = (64, 64, 3)
+NUM_CLASSES = 6
+# The batch size of notebook 03's recipe (and of notebook 04's comparison and the benchmark).
+BATCH_SIZE = 32

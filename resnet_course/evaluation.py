@@ -1,0 +1,140 @@
+"""Evaluation and analysis: accuracy in both BatchNorm modes, confusion, gradient norms, FLOPs, Grad-CAM,
+and classifying an image file.
+
+Lessons: 01 (``gradient_norms``), 03 (``accuracy``, ``confusion_matrix``,
+``load_image``, ``predict_image``), 04 (``forward_flops``, ``grad_cam``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from resnet_course.constants import IMAGE_SHAPE, NUM_CLASSES
+from resnet_course.data import preprocess
+
+
+def accuracy(model: keras.Model, x: np.ndarray, labels: np.ndarray, batch_statistics: bool = False) -> float:
+    """Fraction of ``x`` classified as ``labels`` (integers).
+
+    With ``batch_statistics=True`` every BatchNorm layer normalises with the
+    mean and variance of the batch (120 images) instead of its moving averages,
+    as in training; the moving averages are restored afterwards.
+    """
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    probs = np.concatenate(
+        [keras.ops.convert_to_numpy(model(x[i : i + 120], training=batch_statistics)) for i in range(0, len(x), 120)]
+    )
+    for variable, value in zip(model.non_trainable_variables, saved, strict=True):
+        variable.assign(value)
+    return float(np.mean(probs.argmax(axis=1) == np.asarray(labels).reshape(-1)))
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = NUM_CLASSES) -> np.ndarray:
+    """``C[i, j]`` = number of images of class ``i`` predicted as class ``j``."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels).reshape(-1), np.asarray(predictions).reshape(-1)), 1)
+    return matrix
+
+
+def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """L2 norm of the loss gradient of every conv kernel, input to output.
+
+    The loss is the sparse categorical cross-entropy of ``model(x)`` (training
+    mode) against the integer labels ``y``.
+    """
+    kernels = [w for w in model.trainable_weights if w.path.endswith("kernel") and len(w.shape) == 4]
+    with tf.GradientTape() as tape:
+        loss = keras.losses.sparse_categorical_crossentropy(y, model(x, training=True))
+        loss = tf.reduce_mean(loss)
+    grads = tape.gradient(loss, kernels)
+    return {w.path.rsplit("/", 1)[0]: float(tf.norm(g)) for w, g in zip(kernels, grads, strict=True)}
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations (2 per multiply-add) of one image's forward pass through the
+    conv and dense layers, computed from their shapes (BatchNorm, ReLU and pooling are ignored)."""
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c_out = layer.output.shape
+            kh, kw = layer.kernel_size
+            flops += 2 * h * w * c_out * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * layer.input.shape[-1] * layer.units
+    return int(flops)
+
+
+def grad_cam(model: keras.Model, images: np.ndarray, layer: str, classes: np.ndarray | None = None) -> np.ndarray:
+    """Grad-CAM heat maps (Selvaraju et al. 2017) of ``images`` for ``classes`` at ``layer``.
+
+    For each image: the gradient of the class score with respect to the
+    layer's feature maps, averaged over the positions, weights the maps; their
+    ReLU'd sum, scaled to [0, 1], says where the evidence for the class is.
+
+    Args:
+        images: preprocessed inputs ``(m, 64, 64, 3)``.
+        layer: name of a layer with 4-d output (e.g. ``'res5c_out'``).
+        classes: class per image; default: the predicted class.
+
+    Returns:
+        ``(m, h, w)`` heat maps at the layer's resolution, each in [0, 1].
+    """
+    probe = keras.Model(model.input, [model.get_layer(layer).output, model.output])
+    x = tf.convert_to_tensor(images, dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        features, probs = probe(x, training=False)
+        picked = tf.argmax(probs, axis=1) if classes is None else tf.convert_to_tensor(classes, dtype=tf.int64)
+        score = tf.reduce_sum(tf.gather(probs, picked, axis=1, batch_dims=1))
+    grads = tape.gradient(score, features)
+    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+    cams = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
+    peak = cams.max(axis=(1, 2), keepdims=True)
+    return np.divide(cams, peak, out=np.zeros_like(cams), where=peak > 0)
+
+
+class ImageError(ValueError):
+    """A file given to ``load_image`` or ``predict_image`` is missing or not a readable image."""
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file (JPEG, PNG, ...; RGB, RGBA or grayscale; any size) as 64x64x3 uint8.
+
+    Transparent pixels are put on white, the largest centred square is cut
+    out and resized to 64x64 with area averaging (bicubic when enlarging).
+
+    Raises:
+        ImageError: the file is missing or is not an image PIL can read.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgba = img.convert("RGBA")
+    except FileNotFoundError as err:
+        raise ImageError(f"{path}: no such file") from err
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ImageError(
+            f"{path}: not a readable image (expected JPEG, PNG or another format PIL reads): {err}"
+        ) from err
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    side = min(rgb.size)
+    left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+    square = rgb.crop((left, top, left + side, top + side))
+    method = Image.Resampling.BOX if side >= IMAGE_SHAPE[0] else Image.Resampling.BICUBIC
+    return np.asarray(square.resize(IMAGE_SHAPE[:2], method), dtype=np.uint8)
+
+
+def predict_image(model: keras.Model, path: str | os.PathLike[str]) -> tuple[int, np.ndarray]:
+    """Classify one image file: returns ``(class, probabilities of the 6 classes)``.
+
+    The file is read by ``load_image`` and scaled by ``preprocess``, as the training data.
+    """
+    x = preprocess(load_image(path))[None]
+    probs = keras.ops.convert_to_numpy(model(x, training=False))[0]
+    return int(probs.argmax()), probs

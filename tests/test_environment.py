@@ -1,0 +1,53 @@
+"""Tests for resnet_course.environment and resnet_course.quiet: the report, Graphviz, and a quiet import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resnet_course.environment import environment_report, has_graphviz
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_environment_report_names_versions_and_graphviz() -> None:
+    report = environment_report()
+    assert report["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert report["keras"].startswith("3.")
+    assert report["graphviz"].startswith("found" if has_graphviz() else "missing")
+
+
+def test_has_graphviz_follows_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert not has_graphviz()
+    dot = tmp_path / "dot"
+    dot.write_text("#!/bin/sh\n")
+    dot.chmod(0o755)
+    assert has_graphviz()
+
+
+def test_importing_resnet_utils_is_quiet_and_changes_only_what_it_documents() -> None:
+    """No TensorFlow line on stderr; fd 2 works afterwards; the variable and the logger level as documented."""
+    code = (
+        "import logging, os, sys\n"
+        "import resnet_utils\n"
+        "import tensorflow as tf\n"
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], logging.getLevelName(tf.get_logger().level))\n"
+        "os.write(2, b'fd 2 still works\\n')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "ERROR"]
+    assert done.stderr == "fd 2 still works\n", done.stderr
+
+
+def test_an_explicit_log_level_is_kept() -> None:
+    code = "import os\nimport resnet_utils\nprint(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.stdout.strip() == "1", done.stderr[-2000:]
