@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 
 from resnet_course.blocks import basic_block, convolutional_block, identity_block, preact_block
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 L = keras.layers
 

@@ -12,8 +12,6 @@ import pytest
 
 from resnet_course.data import SYNTHETIC_FILE, DatasetError, convert_to_one_hot, downsample, load_dataset, preprocess
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.ndarray] | None = None) -> None:
     """Write an original-course-format SIGNS file with m images."""

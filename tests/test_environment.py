@@ -11,8 +11,6 @@ import pytest
 
 from resnet_course.environment import environment_report, has_graphviz
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def test_environment_report_names_versions_and_graphviz() -> None:
     report = environment_report()

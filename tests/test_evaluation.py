@@ -24,8 +24,6 @@ from resnet_course.evaluation import (
 from resnet_course.models import cifar_net
 from resnet_course.synthetic import render_sign
 
-REPO = Path(__file__).resolve().parents[1]
-
 
 def test_accuracy_modes_and_moving_averages_are_restored() -> None:
     keras.utils.set_random_seed(0)

@@ -7,7 +7,6 @@ own hint."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -23,9 +22,6 @@ from resnet_course.grading import (
     check_residual_block,
     randomize_batchnorm,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 L = keras.layers
 

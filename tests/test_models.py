@@ -3,8 +3,6 @@ pre-activation variant, lesson 01's CIFAR-style nets, and the layer-name map."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -17,9 +15,6 @@ from resnet_course.models import (
     cifar_net,
     keras_applications_name,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 L = keras.layers
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -22,8 +21,6 @@ from resnet_course.plots import (
     show_diagram,
 )
 from resnet_course.synthetic import generate_signs
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_plot_examples_one_row_per_class() -> None:

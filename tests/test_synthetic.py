@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from resnet_course.data import SYNTHETIC_SHA256
 from resnet_course.synthetic import generate_signs, render_sign
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_generate_signs_is_balanced_and_well_formed() -> None:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 
 from resnet_course.training import augmenter, compile_recipe, final_error, run_degradation, train_dataset
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_train_dataset_batches_shuffles_and_augments() -> None:
