@@ -22,7 +22,9 @@ NUM_CLASSES                constants    - (every model's output)
 generate_signs             synthetic    - (load_dataset; tests)
 render_sign                synthetic    03
 convert_to_one_hot         data         00
-DatasetError               data         - (raised by load_dataset)
+DatasetError               signs_format - (raised by load_dataset)
+available_sources          data         00
+default_source             data         00, 01, 03, 04
 downsample                 data         01
 load_dataset               data         00, 01, 03, 04
 preprocess                 data         03, 04
@@ -85,8 +87,9 @@ from resnet_course.constants import (  # noqa: E402
     NUM_CLASSES,
 )
 from resnet_course.data import (  # noqa: E402
-    DatasetError,
+    available_sources,
     convert_to_one_hot,
+    default_source,
     downsample,
     load_dataset,
     preprocess,
@@ -130,6 +133,7 @@ from resnet_course.plots import (  # noqa: E402
     plot_prediction,
     show_diagram,
 )
+from resnet_course.signs_format import DatasetError  # noqa: E402
 from resnet_course.synthetic import (  # noqa: E402
     generate_signs,
     render_sign,
@@ -156,6 +160,7 @@ __all__ = [
     "ResNet50",
     "accuracy",
     "augmenter",
+    "available_sources",
     "basic_block",
     "basic_resnet",
     "check_convolutional_block",
@@ -166,6 +171,7 @@ __all__ = [
     "confusion_matrix",
     "convert_to_one_hot",
     "convolutional_block",
+    "default_source",
     "downsample",
     "environment_report",
     "final_error",

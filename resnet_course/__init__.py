@@ -2,7 +2,9 @@
 
 - ``constants``: image shape, class count, batch size, the data folder
 - ``synthetic``: the NumPy-only renderer of the synthetic SIGNS hands
-- ``data``: ``load_dataset`` and its readers, one-hot labels, input scaling
+- ``data``: ``load_dataset`` and its three sources, one-hot labels, input scaling
+- ``signs_format``: the original course's HDF5 files: the validated reader, the writer
+- ``digits``: the Sign Language Digits photos: download, checks, conversion, split
 - ``blocks``: the bottleneck, basic and pre-activation residual blocks
 - ``models``: ResNet-50, ResNet-18/34, lesson 01's CIFAR-style nets
 - ``training``: the input pipeline, notebook 03's recipe, lesson 01's experiment

@@ -1,7 +1,10 @@
-"""SIGNS: the readers and sources behind ``load_dataset``, one-hot labels and the input scaling.
+"""SIGNS: ``load_dataset`` and its three sources, one-hot labels and the input scaling.
 
 Lessons: 00 (``load_dataset``, ``convert_to_one_hot``), 01 (``downsample``),
-03 and 04 (``preprocess``); every lesson loads its data here.
+03 and 04 (``preprocess``); every lesson loads its data here. The sources:
+the synthetic set (``resnet_course/synthetic.py``), the original course's
+files and the Sign Language Digits photos (``resnet_course/digits.py``), the
+last two read by ``resnet_course/signs_format.py``.
 """
 
 from __future__ import annotations
@@ -12,22 +15,17 @@ import os
 import zipfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from resnet_course.constants import DATASETS_DIR, IMAGE_SHAPE, NUM_CLASSES
+from resnet_course.constants import DATASETS_DIR, NUM_CLASSES
+from resnet_course.digits import DIGITS_CACHE, DIGITS_REPOSITORY, prepare_digits
+from resnet_course.signs_format import TEST_FILE, TRAIN_FILE, DatasetError, read_signs_file
 from resnet_course.synthetic import generate_signs
 
 TRAIN_PER_CLASS = 180
 
 
 TEST_PER_CLASS = 20
-
-
-ORIGINAL_TRAIN = "train_signs.h5"
-
-
-ORIGINAL_TEST = "test_signs.h5"
 
 
 SYNTHETIC_FILE = "synthetic_signs_v2.npz"
@@ -38,10 +36,6 @@ SYNTHETIC_FILE = "synthetic_signs_v2.npz"
 # max) and NumPy's frozen legacy RandomState, so this holds on every machine;
 # tests/test_data.py regenerates the set and checks it.
 SYNTHETIC_SHA256 = "578f45544a4aad91a111004f18441924860b8a6e2bace26743e8419c3a98532e"
-
-
-class DatasetError(ValueError):
-    """A SIGNS data file is missing, unreadable, or not in the expected format."""
 
 
 def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
@@ -108,71 +102,101 @@ def _synthetic_dataset(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return x_train, y_train, x_test, y_test
 
 
-def _read_original(path: Path, prefix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read and validate one original-course SIGNS file (read-only)."""
-    keys = (f"{prefix}_set_x", f"{prefix}_set_y", "list_classes")
-    try:
-        with h5py.File(path, "r") as f:
-            missing = [k for k in keys if k not in f]
-            if missing:
-                raise DatasetError(
-                    f"{path}: missing dataset(s) {missing}; expected {list(keys)}, found {sorted(f.keys())}"
-                )
-            x, y, classes = (np.asarray(f[k][()]) for k in keys)
-    except OSError as err:
-        raise DatasetError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {err}") from err
-    if x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-        raise DatasetError(f"{path}: {keys[0]} should have shape (m, 64, 64, 3), found {x.shape}")
-    if x.dtype != np.uint8:
-        raise DatasetError(f"{path}: {keys[0]} should be uint8 pixels, found dtype {x.dtype}")
-    y = y.reshape(-1) if y.ndim == 2 and 1 in y.shape else y
-    if y.shape != (x.shape[0],):
-        raise DatasetError(f"{path}: {keys[1]} should have shape ({x.shape[0]},) to match {keys[0]}, found {y.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise DatasetError(f"{path}: {keys[1]} should hold integer labels, found dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= NUM_CLASSES):
-        raise DatasetError(f"{path}: {keys[1]} labels should lie in 0..5, found values from {y.min()} to {y.max()}")
-    if classes.shape != (NUM_CLASSES,):
-        raise DatasetError(f"{path}: list_classes should have shape (6,), found {classes.shape}")
-    return x, y.astype(np.int64), classes
+SOURCES = ("synthetic", "signs", "digits")
+
+
+def default_source(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """``load_dataset``'s source when none is given.
+
+    The environment variable ``SIGNS_SOURCE`` when set, else ``"signs"`` when
+    an original file is in ``data_dir``, else ``"synthetic"``.
+    """
+    directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
+    if os.environ.get("SIGNS_SOURCE"):
+        return os.environ["SIGNS_SOURCE"]
+    return "signs" if (directory / TRAIN_FILE).exists() or (directory / TEST_FILE).exists() else "synthetic"
+
+
+def available_sources(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
+    """The sources ``load_dataset`` can use without a download: synthetic, and the others once in ``data_dir``."""
+    directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
+    present = {
+        "signs": all((directory / name).exists() for name in (TRAIN_FILE, TEST_FILE)),
+        "digits": (directory / DIGITS_CACHE).is_dir(),
+    }
+    return ["synthetic", *(source for source, there in present.items() if there)]
 
 
 def load_dataset(
-    data_dir: str | os.PathLike[str] | None = None, verbose: bool = True
+    data_dir: str | os.PathLike[str] | None = None,
+    verbose: bool = True,
+    *,
+    source: str | None = None,
+    archive: str | os.PathLike[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Load SIGNS with the original course's signature and return values.
+    """Load SIGNS-format data with the original course's signature and return values.
 
-    Uses the original course files ``train_signs.h5`` and ``test_signs.h5``
-    when both are in ``data_dir`` (default: the repository's ``datasets/``);
-    otherwise the course's synthetic SIGNS set (generated on first use and
-    cached in ``data_dir``). Prints which source it used when ``verbose``.
+    ``source`` picks the data (default: ``default_source(data_dir)``):
+
+    - ``"synthetic"``: the course's own drawn hands, generated on first use
+      and cached in ``data_dir``; 1080 training and 120 test images.
+    - ``"signs"``: the original course's photos, ``train_signs.h5`` and
+      ``test_signs.h5`` in ``data_dir`` (only read); 1080 and 120.
+    - ``"digits"``: real photos of hands showing 0-5 from the Sign Language
+      Digits data set (Apache-2.0). The first call downloads GitHub's zip of
+      it, or reads ``archive`` (that zip or its extracted folder, never
+      changed), checks every photo, and caches 64x64 versions in
+      ``data_dir``; 1033 training and 204 test images (34 per digit, see
+      ``resnet_course/digits.py``). Later calls read only the cache.
+
+    ``data_dir`` defaults to the repository's ``datasets/``. Prints which
+    source it used when ``verbose``.
 
     Returns:
-        X_train_orig ``(1080, 64, 64, 3)`` uint8, Y_train_orig ``(1, 1080)``
-        int64, X_test_orig ``(120, 64, 64, 3)`` uint8, Y_test_orig
-        ``(1, 120)`` int64, classes ``(6,)``.
+        X_train_orig ``(m_train, 64, 64, 3)`` uint8, Y_train_orig ``(1, m_train)``
+        int64, X_test_orig ``(m_test, 64, 64, 3)`` uint8, Y_test_orig
+        ``(1, m_test)`` int64, classes ``(6,)``.
 
     Raises:
-        DatasetError: only one of the two original files is present, or one
-            is unreadable, lacks a dataset, or has the wrong shape, dtype or
-            labels. The message names the file, the expected and the found.
+        DatasetError: an unknown source; only one of the two original files
+            is present, or one is unreadable, lacks a dataset, or has the
+            wrong shape, dtype or labels; the digits cannot be downloaded, or
+            their archive is unreadable, of another data set, or differs from
+            the published photos. The message names the file, the expected
+            and the found.
     """
     directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
-    train_path, test_path = directory / ORIGINAL_TRAIN, directory / ORIGINAL_TEST
-    if train_path.exists() or test_path.exists():
-        if not (train_path.exists() and test_path.exists()):
-            found, lacking = (train_path, test_path) if train_path.exists() else (test_path, train_path)
-            raise DatasetError(
-                f"found {found} but not {lacking}: the original SIGNS data needs both "
-                f"{ORIGINAL_TRAIN} and {ORIGINAL_TEST} in {directory}"
-            )
-        x_train, y_train, _ = _read_original(train_path, "train")
-        x_test, y_test, classes = _read_original(test_path, "test")
-        source = f"the original SIGNS files {ORIGINAL_TRAIN} and {ORIGINAL_TEST}"
-    else:
+    source = source if source is not None else default_source(directory)
+    if source not in SOURCES:
+        raise DatasetError(f"unknown SIGNS source {source!r}: expected one of {', '.join(map(repr, SOURCES))}")
+    if archive is not None and source != "digits":
+        raise DatasetError(f"archive= is for source='digits' only, found source={source!r}")
+    if source == "synthetic":
         x_train, y_train, x_test, y_test = _synthetic_dataset(directory)
         classes = np.arange(NUM_CLASSES, dtype=np.int64)
-        source = "the course's synthetic SIGNS set (no original files in datasets/)"
+        described = "the course's synthetic SIGNS set"
+    else:
+        if source == "signs":
+            folder, described = directory, f"the original SIGNS files {TRAIN_FILE} and {TEST_FILE}"
+            _require_both(folder, f"the original SIGNS data needs both {TRAIN_FILE} and {TEST_FILE} in {folder}")
+        else:
+            folder, described = directory / DIGITS_CACHE, f"the Sign Language Digits photos 0-5 ({DIGITS_REPOSITORY})"
+            if not folder.exists():
+                prepare_digits(folder, Path(archive) if archive is not None else None)
+            _require_both(folder, f"delete the folder {folder} to prepare the digits again")
+        x_train, y_train, _ = read_signs_file(folder / TRAIN_FILE, "train")
+        x_test, y_test, classes = read_signs_file(folder / TEST_FILE, "test")
     if verbose:
-        print(f"load_dataset: using {source}")
+        print(f"load_dataset: source {source!r}, {described}")
+        print(f"  train {len(x_train)} images, per class {np.bincount(y_train, minlength=NUM_CLASSES).tolist()}")
+        print(f"  test  {len(x_test)} images, per class {np.bincount(y_test, minlength=NUM_CLASSES).tolist()}")
     return x_train, y_train.reshape(1, -1), x_test, y_test.reshape(1, -1), classes
+
+
+def _require_both(folder: Path, remedy: str) -> None:
+    """``DatasetError`` unless ``folder`` holds both SIGNS files."""
+    present = [name for name in (TRAIN_FILE, TEST_FILE) if (folder / name).exists()]
+    if len(present) < 2:
+        lacking = " and ".join(name for name in (TRAIN_FILE, TEST_FILE) if name not in present)
+        found = f"found {present[0]} but not {lacking}" if present else f"found neither {TRAIN_FILE} nor {TEST_FILE}"
+        raise DatasetError(f"{folder}: {found}: {remedy}")

@@ -18,13 +18,19 @@ from matplotlib.figure import Figure
 from resnet_course.environment import has_graphviz
 
 
-def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
+def plot_examples(
+    X: np.ndarray,
+    Y: np.ndarray,
+    per_class: int = 8,
+    title: str = "SIGNS: the first images of each class (label = raised fingers)",
+) -> Figure:
     """A grid with the first ``per_class`` images of each class, one row per class.
 
     Args:
         X: images ``(m, 64, 64, 3)``, uint8 or floats in [0, 1].
         Y: labels ``(m,)`` or ``(1, m)``.
         per_class: columns of the grid.
+        title: the figure's title.
     """
     labels = np.asarray(Y).reshape(-1)
     classes = np.unique(labels)
@@ -38,7 +44,7 @@ def plot_examples(X: np.ndarray, Y: np.ndarray, per_class: int = 8) -> Figure:
         for ax, i in zip(row, picks, strict=False):
             ax.imshow(X[i])
         row[0].set_title(f"class {label}", loc="left", fontsize=9)
-    fig.suptitle("SIGNS: the first images of each class (label = raised fingers)")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 

@@ -10,7 +10,22 @@ import h5py
 import numpy as np
 import pytest
 
-from resnet_course.data import SYNTHETIC_FILE, DatasetError, convert_to_one_hot, downsample, load_dataset, preprocess
+from resnet_course.data import (
+    SYNTHETIC_FILE,
+    available_sources,
+    convert_to_one_hot,
+    default_source,
+    downsample,
+    load_dataset,
+    preprocess,
+)
+from resnet_course.signs_format import DatasetError
+
+
+@pytest.fixture(autouse=True)
+def no_source_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests choose the source themselves (the root conftest.py sets SIGNS_SOURCE=synthetic)."""
+    monkeypatch.delenv("SIGNS_SOURCE", raising=False)
 
 
 def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.ndarray] | None = None) -> None:
@@ -133,6 +148,53 @@ def test_labels_stored_as_row_vector_are_accepted(tmp_path: Path) -> None:
     assert load_dataset(tmp_path, verbose=False)[1].shape == (1, 12)
 
 
+def test_default_source_and_available_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_source(tmp_path) == "synthetic" and available_sources(tmp_path) == ["synthetic"]
+    write_signs(tmp_path / "test_signs.h5", "test")
+    assert default_source(tmp_path) == "signs"  # one file is enough to mean it: the error names the other
+    assert available_sources(tmp_path) == ["synthetic"]
+    write_signs(tmp_path / "train_signs.h5", "train")
+    assert available_sources(tmp_path) == ["synthetic", "signs"]
+    (tmp_path / "sign_language_digits_v1").mkdir()
+    assert available_sources(tmp_path) == ["synthetic", "signs", "digits"]
+    monkeypatch.setenv("SIGNS_SOURCE", "synthetic")
+    assert default_source(tmp_path) == "synthetic"
+
+
+def test_signs_source_variable_picks_the_source(
+    synthetic_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_signs(synthetic_dir / "train_signs.h5", "train")
+    write_signs(synthetic_dir / "test_signs.h5", "test")
+    try:
+        assert load_dataset(synthetic_dir)[0].shape[0] == 12
+        assert "source 'signs', the original SIGNS files" in capsys.readouterr().out
+        monkeypatch.setenv("SIGNS_SOURCE", "synthetic")
+        assert load_dataset(synthetic_dir)[0].shape[0] == 1080
+        assert "source 'synthetic'" in capsys.readouterr().out
+        assert load_dataset(synthetic_dir, source="signs", verbose=False)[0].shape[0] == 12  # the argument wins
+    finally:
+        for name in ("train_signs.h5", "test_signs.h5"):
+            (synthetic_dir / name).unlink()
+
+
+@pytest.mark.parametrize("source", ["cifar", "Digits", ""])
+def test_unknown_source_lists_the_valid_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    message = rf"unknown SIGNS source '{source}': expected one of 'synthetic', 'signs', 'digits'"
+    with pytest.raises(DatasetError, match=message):
+        load_dataset(tmp_path, source=source)
+    if source:
+        monkeypatch.setenv("SIGNS_SOURCE", source)
+        with pytest.raises(DatasetError, match=message):
+            load_dataset(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_archive_only_for_digits(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"archive= is for source='digits' only, found source='synthetic'"):
+        load_dataset(tmp_path, source="synthetic", archive=tmp_path / "x.zip")
+
+
 def test_convert_to_one_hot_matches_original_course() -> None:
     y = np.array([[1, 2, 3, 0, 2, 1]])
     expected = np.array(
@@ -163,3 +225,8 @@ def test_downsample_averages_blocks() -> None:
     assert small.shape == (1, 32, 32, 3) and small[0, 0, 0, 0] == 1.0 and small[0, 1, 1, 0] == 0.0
     with pytest.raises(ValueError, match="found 30"):
         downsample(images, 30)
+
+
+def test_signs_source_without_the_files(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"found neither train_signs\.h5 nor test_signs\.h5: the original SIGNS"):
+        load_dataset(tmp_path, source="signs")

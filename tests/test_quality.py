@@ -16,6 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
+import run_on_source  # noqa: E402  (tools/run_on_source.py)
+
 import notebooks as nbtool  # noqa: E402  (tools/notebooks.py)
 
 
@@ -181,3 +183,21 @@ def test_a_fast_notebook_reexecutes_identically(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_run_on_source_reports_every_checking_cell() -> None:
+    """tools/run_on_source.py's verdicts: ok, the error of a failing assert, a cell never reached."""
+    cells = [
+        nbformat.v4.new_code_cell("x = 1", execution_count=1),
+        nbformat.v4.new_code_cell("assert x == 1", execution_count=2),
+        nbformat.v4.new_code_cell("assert x == 2, x", execution_count=3),
+        nbformat.v4.new_code_cell("np.testing.assert_allclose(x, 1)"),
+        nbformat.v4.new_markdown_cell("We assert that x is 1."),
+    ]
+    cells[2].outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="1", traceback=[])]
+    found = run_on_source.verdicts(nbformat.v4.new_notebook(cells=cells))
+    assert found == [
+        (1, "assert x == 1", "ok"),
+        (2, "assert x == 2, x", "AssertionError: 1"),
+        (3, "np.testing.assert_allclose(x, 1)", "not executed"),
+    ]

@@ -1,14 +1,15 @@
 """Repeat notebook 01's degradation experiment with several seeds.
 
-Usage: .venv/bin/python tools/degradation_seeds.py [--seeds 0 1 2]
+Usage: [SIGNS_SOURCE=digits] .venv/bin/python tools/degradation_seeds.py [--seeds 0 1 2]
 
 Runs ``run_degradation`` exactly as notebook 01 does (same depths, epochs,
 image size and learning rate: keep the constants below in step with the
 notebook), prints each network's final training and test error per seed and
 the spread over the seeds, and the gradient-norm ratios of the deep nets at
-initialisation; exits non-zero when one of the notebook's findings (three on
-the training errors, two on the gradient norms) fails for a seed. Takes
-about 2 minutes per seed on 2 cores.
+initialisation; exits non-zero when one of the notebook's findings fails for
+a seed: on the training errors (three where the training set is not fitted
+within the budget, else one on the mean training error over the epochs) and
+two on the gradient norms. Takes about 3 minutes per seed on 2 cores.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import numpy as np
 # The constants of notebooks/01_degradation_problem.ipynb.
 SHALLOW, DEEP, EPOCHS, SIZE, LEARNING_RATE = 8, 32, 12, 32, 1e-3
 TOLERANCE = 0.02
+# Final training error of the shallow plain net above which the training set counts as not fitted.
+HARD = 0.05
 
 
 def gradient_ratios(data: tuple[np.ndarray, ...], seed: int) -> dict[str, tuple[float, float]]:
@@ -39,6 +42,19 @@ def gradient_ratios(data: tuple[np.ndarray, ...], seed: int) -> dict[str, tuple[
     return ratios
 
 
+def degradation_findings(final: dict[str, float], mean: dict[str, float]) -> dict[str, bool]:
+    """The notebook's findings on the final and the mean training errors, with the condition they need."""
+    plain_s, plain_d, res_s, res_d = (f"{kind}{depth}" for kind in ("plain", "residual") for depth in (SHALLOW, DEEP))
+    if final[plain_s] > HARD:  # the networks do not fit the training set within the budget
+        return {
+            "plain deep trains worse than plain shallow": final[plain_d] > final[plain_s] + TOLERANCE,
+            "residual deep not worse than residual shallow": final[res_d] <= final[res_s] + TOLERANCE,
+            "residual deep better than plain deep": final[res_d] < final[plain_d] - TOLERANCE,
+        }
+    slowest = max(mean, key=mean.__getitem__)
+    return {"every net fits; plain deep has the highest mean training error": slowest == plain_d}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -47,6 +63,7 @@ def main() -> int:
     data = (downsample(x_train, SIZE), y_train.reshape(-1), downsample(x_test, SIZE), y_test.reshape(-1))
     names = [f"{kind}{depth}" for kind in ("plain", "residual") for depth in (SHALLOW, DEEP)]
     train_err: dict[str, list[float]] = {name: [] for name in names}
+    mean_err: dict[str, list[float]] = {name: [] for name in names}
     test_err: dict[str, list[float]] = {name: [] for name in names}
     failures = []
     for seed in args.seeds:
@@ -56,12 +73,8 @@ def main() -> int:
         for name in names:
             train_err[name].append(err[name])
             test_err[name].append(final_error(histories[name], "val_accuracy"))
-        plain_s, plain_d, res_s, res_d = names
-        findings = {
-            "plain deep trains worse than plain shallow": err[plain_d] > err[plain_s] + TOLERANCE,
-            "residual deep not worse than residual shallow": err[res_d] <= err[res_s] + TOLERANCE,
-            "residual deep better than plain deep": err[res_d] < err[plain_d] - TOLERANCE,
-        }
+            mean_err[name].append(1 - float(np.mean(histories[name]["accuracy"])))
+        findings = degradation_findings(err, {name: 1 - float(np.mean(h["accuracy"])) for name, h in histories.items()})
         ratios = gradient_ratios(data, seed)
         plain, res = ratios[f"plain{DEEP}"], ratios[f"residual{DEEP}"]
         findings["plain first/last gradient ratio > 2x residual's"] = plain[0] > 2 * res[0]
@@ -74,10 +87,10 @@ def main() -> int:
         shown = ", ".join(f"{name} {value:.1%}" for name, value in err.items())
         ok = all(findings.values())
         print(f"seed {seed} ({time.time() - start:.0f} s): training error {shown}; findings hold: {ok}")
-    print(f"\nover seeds {args.seeds}: final training error (test error), min-max")
+    print(f"\nover seeds {args.seeds}, min-max: final training error (test error) [mean over the epochs]")
     for name in names:
-        tr, te = train_err[name], test_err[name]
-        print(f"{name:>11}: {min(tr):.1%}-{max(tr):.1%}  ({min(te):.1%}-{max(te):.1%})")
+        tr, te, me = train_err[name], test_err[name], mean_err[name]
+        print(f"{name:>11}: {min(tr):.1%}-{max(tr):.1%}  ({min(te):.1%}-{max(te):.1%})  [{min(me):.1%}-{max(me):.1%}]")
     for failure in failures:
         print("FAILED:", failure)
     return 1 if failures else 0

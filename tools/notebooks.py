@@ -2,8 +2,9 @@
 
     python tools/notebooks.py execute notebooks/00_setup_and_data.ipynb ...
         Re-execute notebooks in place (as nbval will: kernel started in the
-        notebook's folder) and store them clean. Run it after changing a
-        notebook or the helpers it imports, then commit the outputs.
+        notebook's folder, on the synthetic set) and store them clean. Run it
+        after changing a notebook or the helpers it imports, then commit the
+        outputs. Refuses while datasets/ holds the Sign Language Digits cache.
     python tools/notebooks.py clean [NOTEBOOK ...]
         Strip editor noise (execution timings, widget state, kernel-specific
         metadata, trailing whitespace, progress-bar redraws) without
@@ -34,6 +35,7 @@ course's virtual environment.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -42,6 +44,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from resnet_course.digits import DIGITS_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT_DIR = REPO / "student"
@@ -270,6 +274,16 @@ def main(argv: list[str] | None = None) -> int:
             nbformat.write(with_colab_cell(nbformat.read(path, as_version=4), source), path)
             print(f"{path}: Colab cell for {repository()}")
         return 0
+    if args.command == "execute":
+        # The stored outputs are the synthetic set's (CI compares them), and never show the photos.
+        os.environ["SIGNS_SOURCE"] = "synthetic"
+        if (REPO / "datasets" / DIGITS_CACHE).exists():
+            print(
+                f"{REPO / 'datasets' / DIGITS_CACHE} exists: move it aside while executing, or notebook 00 "
+                "stores photos of the Sign Language Digits data set, which the course does not redistribute",
+                file=sys.stderr,
+            )
+            return 1
     for path in paths:
         if args.command == "execute":
             print(f"{path}: executed in {execute(path):.0f} s", flush=True)
