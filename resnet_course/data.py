@@ -112,8 +112,9 @@ def default_source(data_dir: str | os.PathLike[str] | None = None) -> str:
     an original file is in ``data_dir``, else ``"synthetic"``.
     """
     directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
-    if os.environ.get("SIGNS_SOURCE"):
-        return os.environ["SIGNS_SOURCE"]
+    chosen = os.environ.get("SIGNS_SOURCE", "").strip()  # cmd's `set X=y && ...` keeps a trailing space
+    if chosen:
+        return chosen
     return "signs" if (directory / TRAIN_FILE).exists() or (directory / TEST_FILE).exists() else "synthetic"
 
 

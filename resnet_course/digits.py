@@ -45,7 +45,8 @@ DIGITS_REPOSITORY = "https://github.com/ardamavi/Sign-Language-Digits-Dataset"
 DIGITS_URL = f"{DIGITS_REPOSITORY}/archive/refs/heads/master.zip"
 
 
-# The download's size in bytes when this was written (GitHub builds the zip on request; it may differ slightly).
+# The size in bytes of `git archive --format=zip` of the repository's master; GitHub builds its
+# zip on request, so the download's size may differ a little (it is shown while downloading).
 DIGITS_ARCHIVE_BYTES = 17_231_669
 
 

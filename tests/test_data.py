@@ -157,7 +157,7 @@ def test_default_source_and_available_sources(tmp_path: Path, monkeypatch: pytes
     assert available_sources(tmp_path) == ["synthetic", "signs"]
     (tmp_path / "sign_language_digits_v1").mkdir()
     assert available_sources(tmp_path) == ["synthetic", "signs", "digits"]
-    monkeypatch.setenv("SIGNS_SOURCE", "synthetic")
+    monkeypatch.setenv("SIGNS_SOURCE", "synthetic ")  # as Windows cmd's `set SIGNS_SOURCE=synthetic && ...` sets it
     assert default_source(tmp_path) == "synthetic"
 
 
