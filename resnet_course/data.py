@@ -105,13 +105,18 @@ def _synthetic_dataset(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
 SOURCES = ("synthetic", "signs", "digits")
 
 
+def _folder(data_dir: str | os.PathLike[str] | None) -> Path:
+    """``data_dir``, or the repository's ``datasets/`` when it is None."""
+    return Path(data_dir) if data_dir is not None else DATASETS_DIR
+
+
 def default_source(data_dir: str | os.PathLike[str] | None = None) -> str:
     """``load_dataset``'s source when none is given.
 
     The environment variable ``SIGNS_SOURCE`` when set, else ``"signs"`` when
     an original file is in ``data_dir``, else ``"synthetic"``.
     """
-    directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
+    directory = _folder(data_dir)
     chosen = os.environ.get("SIGNS_SOURCE", "").strip()  # cmd's `set X=y && ...` keeps a trailing space
     if chosen:
         return chosen
@@ -120,7 +125,7 @@ def default_source(data_dir: str | os.PathLike[str] | None = None) -> str:
 
 def available_sources(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """The sources ``load_dataset`` can use without a download: synthetic, and the others once in ``data_dir``."""
-    directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
+    directory = _folder(data_dir)
     present = {
         "signs": all((directory / name).exists() for name in (TRAIN_FILE, TEST_FILE)),
         "digits": (directory / DIGITS_CACHE).is_dir(),
@@ -166,7 +171,7 @@ def load_dataset(
             the published photos. The message names the file, the expected
             and the found.
     """
-    directory = Path(data_dir) if data_dir is not None else DATASETS_DIR
+    directory = _folder(data_dir)
     source = source if source is not None else default_source(directory)
     if source not in SOURCES:
         raise DatasetError(f"unknown SIGNS source {source!r}: expected one of {', '.join(map(repr, SOURCES))}")

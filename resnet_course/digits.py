@@ -116,7 +116,7 @@ def _zip_photos(archive: Path) -> tuple[set[str], dict[str, bytes]]:
             if len(prefixes) != 1:
                 raise _not_the_data_set(archive, sorted({n.split("/")[0] + "/" for n in names}))
             start = f"{prefixes.pop()}/Dataset/"
-            paths = [n[len(start) :] for n in names if n.startswith(start) and not n.rsplit("/")[-1].startswith(".")]
+            paths = [n[len(start) :] for n in names if n.startswith(start)]
             photos = {path: z.read(start + path) for path in sorted(paths) if _wanted(path)}
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
         raise DatasetError(f"{archive}: not a readable zip archive (truncated or corrupt?): {err}") from err

@@ -70,11 +70,12 @@ def main() -> int:
         start = time.time()
         histories = run_degradation((SHALLOW, DEEP), data, EPOCHS, seed=seed, learning_rate=LEARNING_RATE)
         err = {name: final_error(h) for name, h in histories.items()}
+        mean = {name: final_error(h, last=EPOCHS) for name, h in histories.items()}  # over every epoch
         for name in names:
             train_err[name].append(err[name])
             test_err[name].append(final_error(histories[name], "val_accuracy"))
-            mean_err[name].append(1 - float(np.mean(histories[name]["accuracy"])))
-        findings = degradation_findings(err, {name: 1 - float(np.mean(h["accuracy"])) for name, h in histories.items()})
+            mean_err[name].append(mean[name])
+        findings = degradation_findings(err, mean)
         ratios = gradient_ratios(data, seed)
         plain, res = ratios[f"plain{DEEP}"], ratios[f"residual{DEEP}"]
         findings["plain first/last gradient ratio > 2x residual's"] = plain[0] > 2 * res[0]
