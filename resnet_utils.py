@@ -16,6 +16,7 @@ Name, module of ``resnet_course`` it lives in, and the lessons that import it (-
 
 name                       module       lessons
 BATCH_SIZE                 constants    - (03's recipe; benchmark)
+RECIPE_EPOCHS              constants    03, 04 (and the benchmark)
 DATASETS_DIR               constants    - (load_dataset's default)
 IMAGE_SHAPE                constants    - (every model's input)
 NUM_CLASSES                constants    - (every model's output)
@@ -43,6 +44,9 @@ compile_recipe             training     03, 04
 final_error                training     01
 run_degradation            training     01
 train_dataset              training     03, 04
+training_speed             training     00, 03, 04
+about                      training     00, 03, 04
+zero_init_residual         training     03, 04
 accuracy                   evaluation   03, 04
 confusion_matrix           evaluation   03
 forward_flops              evaluation   04
@@ -65,6 +69,7 @@ check_residual_block       grading      01
 HINTS                      grading      - (02's checks; tests)
 randomize_batchnorm        grading      02
 environment_report         environment  00
+lesson_minutes             environment  00
 has_graphviz               environment  - (environment_report, show_diagram)
 """
 
@@ -85,6 +90,7 @@ from resnet_course.constants import (  # noqa: E402
     DATASETS_DIR,
     IMAGE_SHAPE,
     NUM_CLASSES,
+    RECIPE_EPOCHS,
 )
 from resnet_course.data import (  # noqa: E402
     available_sources,
@@ -97,6 +103,7 @@ from resnet_course.data import (  # noqa: E402
 from resnet_course.environment import (  # noqa: E402
     environment_report,
     has_graphviz,
+    lesson_minutes,
 )
 from resnet_course.evaluation import (  # noqa: E402
     ImageError,
@@ -139,11 +146,14 @@ from resnet_course.synthetic import (  # noqa: E402
     render_sign,
 )
 from resnet_course.training import (  # noqa: E402
+    about,
     augmenter,
     compile_recipe,
     final_error,
     run_degradation,
     train_dataset,
+    training_speed,
+    zero_init_residual,
 )
 
 __all__ = [
@@ -154,10 +164,12 @@ __all__ = [
     "HINTS",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
+    "RECIPE_EPOCHS",
     "RESNET50_STAGES",
     "DatasetError",
     "ImageError",
     "ResNet50",
+    "about",
     "accuracy",
     "augmenter",
     "available_sources",
@@ -182,6 +194,7 @@ __all__ = [
     "has_graphviz",
     "identity_block",
     "keras_applications_name",
+    "lesson_minutes",
     "load_dataset",
     "load_image",
     "plot_confusion",
@@ -198,4 +211,6 @@ __all__ = [
     "run_degradation",
     "show_diagram",
     "train_dataset",
+    "training_speed",
+    "zero_init_residual",
 ]

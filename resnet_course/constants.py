@@ -15,3 +15,5 @@ IMAGE_SHAPE = (64, 64, 3)
 NUM_CLASSES = 6
 # The batch size of notebook 03's recipe (and of notebook 04's comparison and the benchmark).
 BATCH_SIZE = 32
+# The epochs of notebook 03's recipe (and of notebook 04's comparison and the benchmark).
+RECIPE_EPOCHS = 9

@@ -28,14 +28,15 @@ TRAIN_PER_CLASS = 180
 TEST_PER_CLASS = 20
 
 
-SYNTHETIC_FILE = "synthetic_signs_v2.npz"
+SYNTHETIC_FILE = "synthetic_signs_v3.npz"
 
 
+# Version 3 (v2 drew two counting styles per class on colourful backgrounds).
 # sha256 of the synthetic set (train x, train y, test x, test y bytes, in that
 # order). The renderer uses only IEEE-exact arithmetic (+ - * / sqrt, min,
 # max) and NumPy's frozen legacy RandomState, so this holds on every machine;
 # tests/test_data.py regenerates the set and checks it.
-SYNTHETIC_SHA256 = "578f45544a4aad91a111004f18441924860b8a6e2bace26743e8419c3a98532e"
+SYNTHETIC_SHA256 = "0f1abf13523855ad00b34ec3c0bbaa56f51ecdd9b5d2f814bf91d5ff176f20ae"
 
 
 def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The learner's environment: versions, devices and Graphviz, for the setup cells.
 
-Lessons: 00 (``environment_report``), 02-03 (``has_graphviz``, through ``show_diagram``).
+Lessons: 00 (``environment_report``, ``lesson_minutes``), 02-03 (``has_graphviz``, through ``show_diagram``).
 """
 
 from __future__ import annotations
@@ -33,3 +33,20 @@ def environment_report() -> dict[str, str]:
         if has_graphviz()
         else "missing (diagrams are skipped; run `make test` as root or see README)",
     }
+
+
+# Each lesson's work, in images of the course ResNet-50's training step: the
+# seconds its notebook took to execute (`tools/notebooks.py execute`) times
+# `training_speed` of the course ResNet-50 (58.1 images/s), both measured on
+# the same machine, a 2-core Intel Xeon with AVX-512 and AMX, on 2026-11-29
+# (01: 148 s, 02: 7 s, 03: 341 s, 04: 543 s). Elsewhere a lesson takes about
+# this work divided by that machine's own speed: an estimate, since the
+# lessons' other networks and the input pipeline need not scale alike.
+LESSON_WORK = {"01": 8_600, "02": 410, "03": 19_800, "04": 31_500}
+
+
+def lesson_minutes(speed: float) -> dict[str, float]:
+    """Estimated minutes to execute lessons 01-04 where the course ResNet-50 trains at ``speed`` images/s."""
+    if speed <= 0:
+        raise ValueError(f"lesson_minutes: speed must be positive, found {speed}")
+    return {lesson: work / speed / 60 for lesson, work in LESSON_WORK.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import keras
 
-from resnet_course.blocks import basic_block, convolutional_block, glorot_seeded, identity_block, preact_block
+from resnet_course.blocks import basic_block, convolutional_block, identity_block, preact_block
 from resnet_course.constants import IMAGE_SHAPE, NUM_CLASSES
 
 # (filters, stride, identity blocks after the convolutional block) of stages 2-5.
@@ -32,7 +32,7 @@ def ResNet50(input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM
     L = keras.layers
     inputs = keras.Input(shape=input_shape, name="input")
     X = L.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    X = L.Conv2D(64, 7, strides=2, name="conv1", kernel_initializer=glorot_seeded())(X)
+    X = L.Conv2D(64, 7, strides=2, name="conv1")(X)
     X = L.BatchNormalization(axis=3, name="bn_conv1")(X)
     X = L.Activation("relu", name="conv1_relu")(X)
     X = L.MaxPooling2D(3, strides=2, name="pool1")(X)
@@ -42,7 +42,7 @@ def ResNet50(input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM
             X = identity_block(X, 3, filters, stage, block)
     X = L.AveragePooling2D(2, padding="same", name="avg_pool")(X)
     X = L.Flatten(name="flatten")(X)
-    outputs = L.Dense(classes, activation="softmax", name="fc6", kernel_initializer=glorot_seeded())(X)
+    outputs = L.Dense(classes, activation="softmax", name="fc6")(X)
     return keras.Model(inputs, outputs, name="ResNet50")
 
 

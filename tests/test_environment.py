@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from resnet_course.environment import environment_report, has_graphviz
+from resnet_course.environment import LESSON_WORK, environment_report, has_graphviz, lesson_minutes
 
 
 def test_environment_report_names_versions_and_graphviz() -> None:
@@ -49,3 +50,12 @@ def test_an_explicit_log_level_is_kept() -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.stdout.strip() == "1", done.stderr[-2000:]
+
+
+def test_lesson_minutes_scale_with_the_machine_speed() -> None:
+    assert list(LESSON_WORK) == ["01", "02", "03", "04"] and all(work > 0 for work in LESSON_WORK.values())
+    slow, fast = lesson_minutes(10.0), lesson_minutes(100.0)
+    assert all(np.isclose(slow[k], 10 * fast[k]) for k in LESSON_WORK)
+    assert np.isclose(fast["03"], LESSON_WORK["03"] / 100 / 60)
+    with pytest.raises(ValueError, match="found 0"):
+        lesson_minutes(0)

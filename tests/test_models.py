@@ -115,3 +115,15 @@ def test_cifar_net_depth_counts_weighted_layers(depth: int, residual: bool, conv
 def test_cifar_net_rejects_other_depths(depth: int) -> None:
     with pytest.raises(ValueError, match=f"found {depth}"):
         cifar_net(depth, residual=True)
+
+
+def test_resnet50_kernels_start_different_and_reproducible(resnet: keras.Model) -> None:
+    """Same-shaped kernels (res2b's and res2c's first 1x1 convs) start from different values,
+    and the same global seed builds the same network (Keras 3 repeats a seeded initializer's values)."""
+    first = keras.ops.convert_to_numpy(resnet.get_layer("res2b_branch2a").kernel)
+    second = keras.ops.convert_to_numpy(resnet.get_layer("res2c_branch2a").kernel)
+    assert first.shape == second.shape and not np.allclose(first, second)
+    keras.utils.set_random_seed(3)
+    a = ResNet50().get_layer("conv1").get_weights()[0]
+    keras.utils.set_random_seed(3)
+    assert np.array_equal(a, ResNet50().get_layer("conv1").get_weights()[0])

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
-from resnet_course.training import augmenter, compile_recipe, final_error, run_degradation, train_dataset
+from resnet_course.blocks import identity_block, preact_block
+from resnet_course.models import ResNet50
+from resnet_course.training import (
+    about,
+    augmenter,
+    compile_recipe,
+    final_error,
+    run_degradation,
+    train_dataset,
+    training_speed,
+    zero_init_residual,
+)
 
 
 def test_train_dataset_batches_shuffles_and_augments() -> None:
@@ -50,6 +62,60 @@ def test_compile_recipe_schedules_the_learning_rate_to_zero() -> None:
     assert model.loss.get_config()["label_smoothing"] == 0.1
 
 
+def _bn_net() -> keras.Model:
+    inputs = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(x))
+
+
+def test_compile_recipe_sets_every_batchnorm_momentum() -> None:
+    model = _bn_net()
+    assert model.get_layer("bn").momentum == 0.99  # Keras's default
+    compile_recipe(model, epochs=1, steps_per_epoch=1)
+    assert model.get_layer("bn").momentum == 0.9
+    compile_recipe(model, epochs=1, steps_per_epoch=1, bn_momentum=0.5)
+    assert model.get_layer("bn").momentum == 0.5
+
+
+def test_training_speed_leaves_the_training_unchanged() -> None:
+    """Weights, moving averages and Adam's state go back: training after the warm-up is the same as without."""
+    rs = np.random.RandomState(0)
+    x = rs.uniform(size=(40, 6, 6, 3)).astype("float32")
+    y = keras.utils.to_categorical(rs.randint(0, 6, 40), 6)
+
+    def trained(warm_up: bool) -> tuple[list[np.ndarray], float]:
+        keras.utils.set_random_seed(0)
+        model = _bn_net()
+        compile_recipe(model, epochs=2, steps_per_epoch=5)
+        speed = training_speed(model, x, y, batch_size=8, steps=3) if warm_up else 0.0
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return model.get_weights() + [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables], speed
+
+    (plain, _), (warmed, speed) = trained(False), trained(True)
+    assert speed > 0
+    assert len(plain) == len(warmed) and all(np.allclose(a, b) for a, b in zip(plain, warmed, strict=True))
+
+
+def test_training_speed_needs_enough_examples() -> None:
+    model = _bn_net()
+    compile_recipe(model, epochs=1, steps_per_epoch=1)
+    with pytest.raises(ValueError, match="needs 40 examples, found 10"):
+        training_speed(model, np.zeros((10, 6, 6, 3), "float32"), np.zeros((10, 6)), batch_size=8, steps=4)
+
+
+def test_about_reads_like_a_person() -> None:
+    assert [about(s) for s in (3, 44, 89, 91, 150, 200)] == [
+        "about 10 s",
+        "about 40 s",
+        "about 90 s",
+        "about 2 min",
+        "about 3 min",
+        "about 3 min",
+    ]
+
+
 def test_run_degradation_trains_four_networks() -> None:
     rs = np.random.RandomState(0)
     data = (
@@ -67,3 +133,22 @@ def test_final_error_averages_the_last_epochs() -> None:
     history = {"accuracy": [0.1, 0.5, 0.6, 0.7, 0.8], "val_accuracy": [0.2, 0.4]}
     assert np.isclose(final_error(history), 0.3)
     assert np.isclose(final_error(history, "val_accuracy", last=1), 0.6)
+
+
+def test_zero_init_residual_starts_every_block_as_the_identity() -> None:
+    inputs = keras.Input((8, 8, 16))
+    x = keras.layers.ReLU(name="relu_in")(inputs)
+    out = identity_block(identity_block(x, 3, (4, 4, 16), stage=2, block="a"), 3, (4, 4, 16), stage=2, block="b")
+    model = keras.Model(inputs, out)
+    x_in = np.random.RandomState(0).normal(size=(2, 8, 8, 16)).astype("float32")
+    before = keras.ops.convert_to_numpy(model(x_in))
+    assert zero_init_residual(model) == ["bn2a_branch2c", "bn2b_branch2c"]
+    after = keras.ops.convert_to_numpy(model(x_in))
+    assert not np.allclose(before, np.maximum(x_in, 0))
+    np.testing.assert_allclose(after, np.maximum(x_in, 0), atol=1e-6)  # two identities on the ReLU's output
+
+
+def test_zero_init_residual_finds_resnet50s_16_blocks_and_skips_preact_branches() -> None:
+    assert len(zero_init_residual(ResNet50())) == 16
+    inputs = keras.Input((8, 8, 4))
+    assert zero_init_residual(keras.Model(inputs, preact_block(inputs, 4))) == []
