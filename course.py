@@ -1,7 +1,8 @@
 """Set up and run the course on any machine, with or without `make`.
 
     python course.py lab      open the course in JupyterLab  (= make lab)
-    python course.py test     run every test                 (= make test; extra arguments go to pytest)
+    python course.py test     run every test                 (= make test; extra arguments go to pytest;
+                              installs requirements-teacher.txt first: nbgrader, for the round-trip test)
     python course.py setup    only create or refresh the environment
     python course.py colab    inside Google Colab: install only what Colab lacks (the notebooks' Colab cell runs it)
 
@@ -31,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP_NAME = ".installed-requirements"
+TEACHER_STAMP_NAME = ".installed-teacher-requirements"
 # Python versions every pinned package publishes wheels for (checked by tests/test_install.py).
 SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
 # TensorFlow with Keras 3 as tf.keras; older Colab images get the course's pinned version.
@@ -61,10 +63,10 @@ def unsupported_python(version: tuple[int, int]) -> str | None:
     )
 
 
-def requirements_digest(root: Path = ROOT) -> str:
-    """What the environment was installed from: a hash of requirements.txt and pyproject.toml."""
+def requirements_digest(root: Path = ROOT, names: tuple[str, ...] = ("requirements.txt", "pyproject.toml")) -> str:
+    """What the environment was installed from: a hash of requirements.txt and pyproject.toml (or ``names``)."""
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    for name in names:
         digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -96,10 +98,25 @@ def ensure_venv(venv: Path = VENV, root: Path = ROOT) -> Path:
     run(python, "-m", "pip", "install", "--quiet", "--requirement", root / "requirements.txt")
     # The course itself, editable: resnet_utils becomes importable from notebooks/, student/ and any kernel.
     run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--editable", root)
-    partial = stamp.with_suffix(".partial")
-    partial.write_text(wanted + "\n")
-    partial.replace(stamp)
+    _write_stamp(stamp, wanted)
     return python
+
+
+def _write_stamp(stamp: Path, digest: str) -> None:
+    partial = stamp.with_suffix(".partial")
+    partial.write_text(digest + "\n")
+    partial.replace(stamp)
+
+
+def ensure_teacher_tools(python: Path, venv: Path = VENV, root: Path = ROOT) -> None:
+    """Install requirements-teacher.txt (nbgrader) into the environment when it changed: `test` needs it
+    for the nbgrader round trip (tests/test_nbgrader.py); the learner's `lab` does not."""
+    stamp = venv / TEACHER_STAMP_NAME
+    wanted = requirements_digest(root, ("requirements.txt", "requirements-teacher.txt", "pyproject.toml"))
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        return
+    run(python, "-m", "pip", "install", "--quiet", "--requirement", root / "requirements-teacher.txt")
+    _write_stamp(stamp, wanted)
 
 
 def graphviz_hint(platform: str = sys.platform) -> str:
@@ -189,6 +206,7 @@ def main(argv: list[str]) -> int:
         root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return subprocess.run([str(python), "-m", "jupyter", "lab", "--notebook-dir=.", *root_flag, *extra]).returncode
     if command == "test":
+        ensure_teacher_tools(python)
         return subprocess.run([str(python), "-m", "pytest", *extra]).returncode
     return 0
 

@@ -1,5 +1,10 @@
 """The lessons' one import: every public name of the course, from the modules of ``resnet_course``.
 
+The reference solutions of the graded exercises (``residual_block``/``basic_block``,
+``identity_block``, ``convolutional_block``, ``ResNet50``, ``preact_block``,
+``grad_cam``) are not exported here under any name: the learner writes them, and
+the checks reach the references in ``resnet_course`` (see ``resnet_course.grading``).
+
 A notebook imports what it uses by name::
 
     from resnet_utils import load_dataset, convert_to_one_hot
@@ -29,15 +34,10 @@ default_source             data         00, 01, 03, 04
 downsample                 data         01
 load_dataset               data         00, 01, 03, 04
 preprocess                 data         03, 04
-basic_block                blocks       01
-convolutional_block        blocks       - (02's reference; ResNet50)
-identity_block             blocks       - (02's reference; ResNet50)
-preact_block               blocks       - (basic_resnet)
 basic_resnet               models       04
 BASIC_STAGES               models       04
 cifar_net                  models       01
 keras_applications_name    models       02, 03
-ResNet50                   models       03, 04
 RESNET50_STAGES            models       03
 augmenter                  training     03
 compile_recipe             training     03, 04
@@ -50,7 +50,6 @@ zero_init_residual         training     03, 04
 accuracy                   evaluation   03, 04
 confusion_matrix           evaluation   03
 forward_flops              evaluation   04
-grad_cam                   evaluation   04
 gradient_norms             evaluation   01
 ImageError                 evaluation   03
 load_image                 evaluation   - (predict_image)
@@ -62,14 +61,19 @@ plot_history               plots        03
 plot_misclassified         plots        03
 plot_prediction            plots        03
 show_diagram               plots        02, 03
-BASIC_HINTS                grading      - (01's check; tests)
-check_convolutional_block  grading      02
-check_identity_block       grading      02
+check_basic_block          grading      04
+check_convolutional_block  grading      02, 03
+check_grad_cam             grading      04
+check_identity_block       grading      02, 03
+check_preact_block         grading      04
 check_residual_block       grading      01
-HINTS                      grading      - (02's checks; tests)
+check_resnet50             grading      03
 randomize_batchnorm        grading      02
 environment_report         environment  00
+autograding                environment  01, 03, 04 (asserts skipped while nbgrader grades)
+epochs_budget              environment  01, 03, 04 (1 epoch while nbgrader grades)
 lesson_minutes             environment  00
+machine_speed              environment  00
 has_graphviz               environment  - (environment_report, show_diagram)
 """
 
@@ -79,12 +83,6 @@ from resnet_course.quiet import quiet_tensorflow
 
 quiet_tensorflow()
 
-from resnet_course.blocks import (  # noqa: E402
-    basic_block,
-    convolutional_block,
-    identity_block,
-    preact_block,
-)
 from resnet_course.constants import (  # noqa: E402
     BATCH_SIZE,
     DATASETS_DIR,
@@ -101,32 +99,35 @@ from resnet_course.data import (  # noqa: E402
     preprocess,
 )
 from resnet_course.environment import (  # noqa: E402
+    autograding,
     environment_report,
+    epochs_budget,
     has_graphviz,
     lesson_minutes,
+    machine_speed,
 )
 from resnet_course.evaluation import (  # noqa: E402
     ImageError,
     accuracy,
     confusion_matrix,
     forward_flops,
-    grad_cam,
     gradient_norms,
     load_image,
     predict_image,
 )
 from resnet_course.grading import (  # noqa: E402
-    BASIC_HINTS,
-    HINTS,
+    check_basic_block,
     check_convolutional_block,
+    check_grad_cam,
     check_identity_block,
+    check_preact_block,
     check_residual_block,
+    check_resnet50,
     randomize_batchnorm,
 )
 from resnet_course.models import (  # noqa: E402
     BASIC_STAGES,
     RESNET50_STAGES,
-    ResNet50,
     basic_resnet,
     cifar_net,
     keras_applications_name,
@@ -157,53 +158,52 @@ from resnet_course.training import (  # noqa: E402
 )
 
 __all__ = [
-    "BASIC_HINTS",
     "BASIC_STAGES",
     "BATCH_SIZE",
     "DATASETS_DIR",
-    "HINTS",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
     "RECIPE_EPOCHS",
     "RESNET50_STAGES",
     "DatasetError",
     "ImageError",
-    "ResNet50",
     "about",
     "accuracy",
     "augmenter",
+    "autograding",
     "available_sources",
-    "basic_block",
     "basic_resnet",
+    "check_basic_block",
     "check_convolutional_block",
+    "check_grad_cam",
     "check_identity_block",
+    "check_preact_block",
     "check_residual_block",
+    "check_resnet50",
     "cifar_net",
     "compile_recipe",
     "confusion_matrix",
     "convert_to_one_hot",
-    "convolutional_block",
     "default_source",
     "downsample",
     "environment_report",
+    "epochs_budget",
     "final_error",
     "forward_flops",
     "generate_signs",
-    "grad_cam",
     "gradient_norms",
     "has_graphviz",
-    "identity_block",
     "keras_applications_name",
     "lesson_minutes",
     "load_dataset",
     "load_image",
+    "machine_speed",
     "plot_confusion",
     "plot_examples",
     "plot_grad_cam",
     "plot_history",
     "plot_misclassified",
     "plot_prediction",
-    "preact_block",
     "predict_image",
     "preprocess",
     "randomize_batchnorm",

@@ -23,7 +23,6 @@ from resnet_utils import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     RECIPE_EPOCHS,
-    ResNet50,
     accuracy,
     compile_recipe,
     environment_report,
@@ -48,6 +47,8 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+
+from resnet_course.models import ResNet50
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"

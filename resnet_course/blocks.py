@@ -7,6 +7,9 @@ Lessons: 01 (``basic_block``, plain or residual), 02 (``identity_block``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import keras
 
 Filters = tuple[int, int, int] | list[int]
@@ -130,3 +133,11 @@ def preact_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "bl
     if s != 1 or X.shape[-1] != filters:
         shortcut = L.Conv2D(filters, 1, strides=s, name=f"{name}_proj", **conv)(pre)
     return L.Add(name=f"{name}_add")([Y, shortcut])
+
+
+# Lesson 01's two blocks, as the reference builds them: what the tools and tests pass to
+# ``cifar_net`` and ``run_degradation`` (notebook 01 passes the learner's own).
+REFERENCE_BLOCKS: dict[str, Callable[..., keras.KerasTensor]] = {
+    "plain": partial(basic_block, residual=False),
+    "residual": basic_block,
+}

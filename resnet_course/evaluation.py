@@ -56,13 +56,14 @@ def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str
 
 def forward_flops(model: keras.Model) -> int:
     """Floating-point operations (2 per multiply-add) of one image's forward pass through the
-    conv and dense layers, computed from their shapes (BatchNorm, ReLU and pooling are ignored)."""
+    conv (grouped ones too) and dense layers, computed from their shapes (BatchNorm, ReLU and
+    pooling are ignored)."""
     flops = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
             _, h, w, c_out = layer.output.shape
             kh, kw = layer.kernel_size
-            flops += 2 * h * w * c_out * kh * kw * layer.input.shape[-1]
+            flops += 2 * h * w * c_out * kh * kw * layer.input.shape[-1] // layer.groups  # c_in / groups per group
         elif isinstance(layer, keras.layers.Dense):
             flops += 2 * layer.input.shape[-1] * layer.units
     return int(flops)
@@ -71,24 +72,31 @@ def forward_flops(model: keras.Model) -> int:
 def grad_cam(model: keras.Model, images: np.ndarray, layer: str, classes: np.ndarray | None = None) -> np.ndarray:
     """Grad-CAM heat maps (Selvaraju et al. 2017) of ``images`` for ``classes`` at ``layer``.
 
-    For each image: the gradient of the class score with respect to the
-    layer's feature maps, averaged over the positions, weights the maps; their
-    ReLU'd sum, scaled to [0, 1], says where the evidence for the class is.
+    For each image: the gradient of the class score (the last Dense layer's
+    output before its softmax, as in the paper) with respect to the layer's
+    feature maps, averaged over the positions, weights the maps; their ReLU'd
+    sum, scaled to [0, 1], says where the evidence for the class is.
 
     Args:
-        images: preprocessed inputs ``(m, 64, 64, 3)``.
-        layer: name of a layer with 4-d output (e.g. ``'res5c_out'``).
+        model: a network whose last layer is a Dense layer (with a softmax or not).
+        images: preprocessed inputs ``(m, height, width, channels)``.
+        layer: name of a layer with 4-d output (e.g. ``'res4f_out'``).
         classes: class per image; default: the predicted class.
 
     Returns:
         ``(m, h, w)`` heat maps at the layer's resolution, each in [0, 1].
     """
-    probe = keras.Model(model.input, [model.get_layer(layer).output, model.output])
+    head = model.layers[-1]
+    probe = keras.Model(model.input, [model.get_layer(layer).output, head.input])
     x = tf.convert_to_tensor(images, dtype=tf.float32)
     with tf.GradientTape() as tape:
-        features, probs = probe(x, training=False)
-        picked = tf.argmax(probs, axis=1) if classes is None else tf.convert_to_tensor(classes, dtype=tf.int64)
-        score = tf.reduce_sum(tf.gather(probs, picked, axis=1, batch_dims=1))
+        features, before_head = probe(x, training=False)
+        # The class scores before the softmax, in float32 (under mixed precision the layer computes in float16).
+        scores = tf.matmul(tf.cast(before_head, tf.float32), tf.cast(head.kernel, tf.float32)) + tf.cast(
+            head.bias, tf.float32
+        )
+        picked = tf.argmax(scores, axis=1) if classes is None else tf.convert_to_tensor(classes, dtype=tf.int64)
+        score = tf.reduce_sum(tf.gather(scores, picked, axis=1, batch_dims=1))
     grads = tape.gradient(score, features)
     weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
     cams = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()

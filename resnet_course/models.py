@@ -7,10 +7,15 @@ to ``keras.applications.ResNet50``'s layer names), 03 (``ResNet50``), 04
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 
-from resnet_course.blocks import basic_block, convolutional_block, identity_block, preact_block
+from resnet_course.blocks import convolutional_block, identity_block
 from resnet_course.constants import IMAGE_SHAPE, NUM_CLASSES
+
+# A basic or pre-activation block, called as block(X, filters, s=s, name=name).
+Block = Callable[..., keras.KerasTensor]
 
 # (filters, stride, identity blocks after the convolutional block) of stages 2-5.
 RESNET50_STAGES: tuple[tuple[tuple[int, int, int], int, int], ...] = (
@@ -71,15 +76,22 @@ BASIC_STAGES: dict[int, tuple[int, int, int, int]] = {18: (2, 2, 2, 2), 34: (3, 
 
 
 def basic_resnet(
-    depth: int, preact: bool = False, input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM_CLASSES
+    depth: int,
+    block: Block,
+    preact: bool = False,
+    input_shape: tuple[int, int, int] = IMAGE_SHAPE,
+    classes: int = NUM_CLASSES,
 ) -> keras.Model:
     """ResNet-18 or ResNet-34 (basic blocks), post-activation (v1) or pre-activation (v2).
 
     The stem of ``ResNet50`` (7x7/2 conv, 64 filters, BN, ReLU, 3x3/2 max-pool),
-    four stages of ``BASIC_STAGES[depth]`` blocks with 64, 128, 256 and 512
-    filters (stride 2 at the start of stages 3-5), global average pooling and
-    a softmax layer. v1 uses ``basic_block``, v2 ``preact_block`` and a final
-    BN-ReLU before the pooling.
+    four stages of ``BASIC_STAGES[depth]`` ``block``s with 64, 128, 256 and
+    512 filters (stride 2 at the start of stages 3-5), global average pooling
+    and a softmax layer. v1 takes ``basic_block`` (lesson 04's exercise; the
+    reference is ``resnet_course.blocks.basic_block``), v2 (``preact=True``)
+    ``preact_block``, without the stem's BN-ReLU and with a final BN-ReLU
+    before the pooling. Each stage's output is named ``stage{n}_out`` (an
+    ``Identity`` layer).
     """
     if depth not in BASIC_STAGES:
         raise ValueError(f"basic_resnet: depth must be one of {sorted(BASIC_STAGES)}, found {depth}")
@@ -94,7 +106,8 @@ def basic_resnet(
         for b in range(blocks):
             s = 2 if stage > 2 and b == 0 else 1
             name = f"stage{stage}_block{b + 1}"
-            X = preact_block(X, filters, s, name) if preact else basic_block(X, filters, s, residual=True, name=name)
+            X = block(X, filters, s=s, name=name)
+        X = L.Identity(name=f"stage{stage}_out")(X)  # a name for the stage's output (Grad-CAM, lesson 04)
     if preact:
         X = L.Activation("relu", name="final_relu")(L.BatchNormalization(momentum=0.9, name="final_bn")(X))
     X = L.GlobalAveragePooling2D(name="avg_pool")(X)
@@ -104,17 +117,20 @@ def basic_resnet(
 
 def cifar_net(
     depth: int,
-    residual: bool,
+    block: Block,
+    name: str,
     input_shape: tuple[int, int, int] = (32, 32, 3),
     classes: int = NUM_CLASSES,
     widths: tuple[int, int, int] = (16, 32, 64),
 ) -> keras.Model:
     """The paper's CIFAR-10 network (He et al. 2016, section 4.2), plain or residual.
 
-    A 3x3 conv, then three stages of ``n`` basic blocks (``2n`` conv layers)
-    with ``widths`` filters, stride 2 at the start of stages 2 and 3, global
-    average pooling and a softmax layer: ``depth = 6n + 2`` weighted layers.
-    Call ``keras.utils.set_random_seed`` first for reproducible weights.
+    A 3x3 conv, then three stages of ``n`` ``block``s (two 3x3 convs each:
+    lesson 01's ``plain_block`` or ``residual_block``) with ``widths``
+    filters, stride 2 at the start of stages 2 and 3, global average pooling
+    and a softmax layer: ``depth = 6n + 2`` weighted layers. The model is
+    named ``f"{name}{depth}"`` (``"plain8"``). Call ``keras.utils.set_random_seed``
+    first for reproducible weights.
     """
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"cifar_net: depth must be 6n + 2 with n >= 1 (8, 14, 20, ...), found {depth}")
@@ -127,8 +143,7 @@ def cifar_net(
     for stage, filters in enumerate(widths, start=1):
         for b in range(1, n + 1):
             s = 2 if stage > 1 and b == 1 else 1
-            X = basic_block(X, filters, s=s, residual=residual, name=f"stage{stage}_block{b}")
+            X = block(X, filters, s=s, name=f"stage{stage}_block{b}")
     X = L.GlobalAveragePooling2D(name="avg_pool")(X)
     outputs = L.Dense(classes, activation="softmax", name="fc")(X)
-    kind = "residual" if residual else "plain"
-    return keras.Model(inputs, outputs, name=f"{kind}{depth}")
+    return keras.Model(inputs, outputs, name=f"{name}{depth}")

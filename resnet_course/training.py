@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from resnet_course.constants import BATCH_SIZE
-from resnet_course.models import cifar_net
+from resnet_course.models import Block, cifar_net
 
 
 def augmenter(seed: int = 0) -> keras.Sequential:
@@ -67,15 +68,29 @@ def compile_recipe(model: keras.Model, epochs: int, steps_per_epoch: int, bn_mom
     )
 
 
+def _ancestors(tensor: keras.KerasTensor) -> set[int]:
+    """The ids of the layers that ``tensor`` depends on (including the one that made it)."""
+    seen: set[int] = set()
+    stack = [tensor._keras_history.operation]
+    while stack:
+        op = stack.pop()
+        if id(op) in seen or isinstance(op, keras.layers.InputLayer):
+            continue
+        seen.add(id(op))
+        inputs = op.input if isinstance(op.input, list) else [op.input]
+        stack += [t._keras_history.operation for t in inputs]
+    return seen
+
+
 def zero_init_residual(model: keras.Model) -> list[str]:
     """Start every residual block as the identity: γ = 0 in the BatchNorm that ends its residual branch.
 
     The branch then adds 0 to the shortcut, so at initialisation the signal
     and the gradient pass through the shortcuts alone and each block learns a
     residual from there (Goyal et al. 2017, "Accurate, Large Minibatch SGD";
-    torchvision's ``zero_init_residual``). The branch is the first input of
-    each ``Add`` layer, as the course's blocks and ``keras.applications``
-    build it; a branch that ends in a conv (the pre-activation block) is left
+    torchvision's ``zero_init_residual``). The branch is the deeper input of
+    each ``Add`` layer (more layers behind it), in whichever order the block
+    adds them; a branch that ends in a conv (the pre-activation block) is left
     alone. Call it on a new model, before training: it overwrites weights.
 
     Returns:
@@ -84,7 +99,8 @@ def zero_init_residual(model: keras.Model) -> list[str]:
     zeroed = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.Add):
-            branch_end = layer.input[0]._keras_history.operation
+            branch = max(layer.input, key=lambda t: len(_ancestors(t)))
+            branch_end = branch._keras_history.operation
             if isinstance(branch_end, keras.layers.BatchNormalization):
                 branch_end.gamma.assign(np.zeros(branch_end.gamma.shape, branch_end.gamma.dtype))
                 zeroed.append(branch_end.name)
@@ -129,12 +145,16 @@ def about(seconds: float) -> str:
 def run_degradation(
     depths: tuple[int, ...],
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    blocks: Mapping[str, Block],
     epochs: int,
     seed: int = 0,
     learning_rate: float = 1e-3,
     batch_size: int = 64,
 ) -> dict[str, dict[str, list[float]]]:
-    """Train plain and residual ``cifar_net``s of each depth with the same recipe.
+    """Train a ``cifar_net`` of each depth from each of ``blocks`` with the same recipe.
+
+    ``blocks`` names the block functions, e.g. ``{"plain": plain_block,
+    "residual": residual_block}`` (lesson 01's), which also name the networks.
 
     Every network starts from ``keras.utils.set_random_seed(seed)`` and trains
     with Adam (constant ``learning_rate``), batch ``batch_size``,
@@ -149,10 +169,10 @@ def run_degradation(
     """
     x_train, y_train, x_test, y_test = data
     histories = {}
-    for residual in (False, True):
+    for name, block in blocks.items():
         for depth in depths:
             keras.utils.set_random_seed(seed)
-            net = cifar_net(depth, residual, input_shape=x_train.shape[1:], classes=int(y_train.max()) + 1)
+            net = cifar_net(depth, block, name, input_shape=x_train.shape[1:], classes=int(y_train.max()) + 1)
             net.compile(
                 optimizer=keras.optimizers.Adam(learning_rate),
                 loss="sparse_categorical_crossentropy",

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resnet_course.environment import LESSON_WORK, environment_report, has_graphviz, lesson_minutes
+from resnet_course.environment import (
+    LESSON_WORK,
+    autograding,
+    environment_report,
+    epochs_budget,
+    has_graphviz,
+    lesson_minutes,
+    machine_speed,
+)
 
 
 def test_environment_report_names_versions_and_graphviz() -> None:
@@ -59,3 +67,18 @@ def test_lesson_minutes_scale_with_the_machine_speed() -> None:
     assert np.isclose(fast["03"], LESSON_WORK["03"] / 100 / 60)
     with pytest.raises(ValueError, match="found 0"):
         lesson_minutes(0)
+
+
+def test_machine_speed_times_the_course_resnet50() -> None:
+    speed = machine_speed()
+    assert 0 < speed < 100_000
+
+
+def test_epochs_budget_is_one_epoch_while_nbgrader_grades(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert not autograding() and epochs_budget(9) == 9 and capsys.readouterr().out == ""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert autograding() and epochs_budget(9) == 1
+    assert "1 epoch instead of 9" in capsys.readouterr().out

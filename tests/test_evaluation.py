@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resnet_course.blocks import REFERENCE_BLOCKS
 from resnet_course.data import preprocess
 from resnet_course.evaluation import (
     ImageError,
@@ -45,7 +46,7 @@ def test_confusion_matrix_counts() -> None:
 
 def test_gradient_norms_cover_every_conv_in_order() -> None:
     keras.utils.set_random_seed(0)
-    model = cifar_net(8, residual=False, input_shape=(8, 8, 3))
+    model = cifar_net(8, REFERENCE_BLOCKS["plain"], "plain", input_shape=(8, 8, 3))
     x = np.random.RandomState(0).uniform(size=(4, 8, 8, 3)).astype("float32")
     norms = gradient_norms(model, x, np.array([0, 1, 2, 3]))
     names = list(norms)
@@ -120,3 +121,11 @@ def test_predict_image_returns_class_and_probabilities(tmp_path: Path) -> None:
     assert probs.shape == (6,) and np.isclose(probs.sum(), 1.0) and label == int(probs.argmax())
     expected = model(preprocess(load_image(path))[None], training=False)
     assert np.allclose(probs, keras.ops.convert_to_numpy(expected)[0])
+
+
+def test_forward_flops_counts_a_grouped_conv_per_group() -> None:
+    """Each of the 4 groups sees 8 / 4 = 2 of the input channels: a quarter of the dense conv's FLOPs."""
+    x = keras.Input((4, 4, 8))
+    grouped = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same", groups=4)(x))
+    dense = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same")(x))
+    assert forward_flops(grouped) == 2 * 4 * 4 * 8 * 9 * 2 == forward_flops(dense) // 4

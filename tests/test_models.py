@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from resnet_course.blocks import REFERENCE_BLOCKS, basic_block, preact_block
 from resnet_course.models import (
     BASIC_STAGES,
     RESNET50_STAGES,
@@ -75,14 +76,14 @@ def test_keras_applications_name_rejects_other_names(bad: str) -> None:
 @pytest.mark.parametrize(("depth", "torchvision_1000_classes"), [(18, 11_689_512), (34, 21_797_672)])
 def test_basic_resnets_match_torchvision_parameter_counts(depth: int, torchvision_1000_classes: int) -> None:
     """torchvision's resnet18/34 (trainable parameters), with the 1000-class head swapped for 6 classes."""
-    model = basic_resnet(depth)
+    model = basic_resnet(depth, basic_block)
     assert trainable(model) == torchvision_1000_classes - (512 * 1000 + 1000) + (512 * 6 + 6)
     convs = sum(isinstance(layer, keras.layers.Conv2D) and layer.kernel_size != (1, 1) for layer in model.layers)
     assert convs + 1 == depth == 2 + 2 * sum(BASIC_STAGES[depth])
 
 
 def test_preact_resnet_has_the_same_weights_and_a_clean_identity_path() -> None:
-    v1, v2 = basic_resnet(18), basic_resnet(18, preact=True)
+    v1, v2 = basic_resnet(18, basic_block), basic_resnet(18, preact_block, preact=True)
     # Same convs and dense layer. BatchNorm channels (2 trainable parameters each): v2 drops the stem's BN (64)
     # and the projections' BNs (128 + 256 + 512), normalises the input rather than the output of the first conv
     # of stages 3-5 (64 + 128 + 256 instead of 128 + 256 + 512), and adds a final BN (512).
@@ -99,13 +100,15 @@ def test_preact_resnet_has_the_same_weights_and_a_clean_identity_path() -> None:
 
 def test_basic_resnet_rejects_other_depths() -> None:
     with pytest.raises(ValueError, match="found 50"):
-        basic_resnet(50)
+        basic_resnet(50, basic_block)
 
 
 @pytest.mark.parametrize(("depth", "residual", "convs"), [(8, False, 7), (8, True, 9), (20, False, 19), (20, True, 21)])
 def test_cifar_net_depth_counts_weighted_layers(depth: int, residual: bool, convs: int) -> None:
     """6n + 2 weighted layers: 6n + 1 convs and the softmax layer, plus 2 projections when residual."""
-    model = cifar_net(depth, residual)
+    kind = "residual" if residual else "plain"
+    model = cifar_net(depth, REFERENCE_BLOCKS[kind], kind)
+    assert model.name == f"{kind}{depth}"
     assert sum(isinstance(layer, L.Conv2D) for layer in model.layers) == convs
     assert sum(isinstance(layer, L.Add) for layer in model.layers) == (3 * (depth - 2) // 6 if residual else 0)
     assert model.output_shape == (None, 6)
@@ -114,7 +117,7 @@ def test_cifar_net_depth_counts_weighted_layers(depth: int, residual: bool, conv
 @pytest.mark.parametrize("depth", [6, 9, 0])
 def test_cifar_net_rejects_other_depths(depth: int) -> None:
     with pytest.raises(ValueError, match=f"found {depth}"):
-        cifar_net(depth, residual=True)
+        cifar_net(depth, basic_block, "residual")
 
 
 def test_resnet50_kernels_start_different_and_reproducible(resnet: keras.Model) -> None:

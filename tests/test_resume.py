@@ -15,11 +15,12 @@ SCRIPT = """
 import os, sys
 sys.path.insert(0, {repo!r})
 from resnet_utils import cifar_net, generate_signs, preprocess, train_dataset
+from resnet_course.blocks import basic_block
 import keras
 
 x, y = generate_signs(8, seed=3)
 keras.utils.set_random_seed(0)
-model = cifar_net(8, residual=True, input_shape=(64, 64, 3))
+model = cifar_net(8, basic_block, "residual", input_shape=(64, 64, 3))
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 
 

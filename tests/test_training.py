@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from resnet_course.blocks import identity_block, preact_block
+from resnet_course.blocks import REFERENCE_BLOCKS, identity_block, preact_block
 from resnet_course.models import ResNet50
 from resnet_course.training import (
     about,
@@ -124,7 +124,7 @@ def test_run_degradation_trains_four_networks() -> None:
         rs.uniform(size=(6, 8, 8, 3)),
         rs.randint(0, 3, 6),
     )
-    histories = run_degradation((8, 14), data, epochs=2)
+    histories = run_degradation((8, 14), data, REFERENCE_BLOCKS, epochs=2)
     assert list(histories) == ["plain8", "plain14", "residual8", "residual14"]
     assert all(len(h["accuracy"]) == 2 and len(h["val_accuracy"]) == 2 for h in histories.values())
 
@@ -152,3 +152,13 @@ def test_zero_init_residual_finds_resnet50s_16_blocks_and_skips_preact_branches(
     assert len(zero_init_residual(ResNet50())) == 16
     inputs = keras.Input((8, 8, 4))
     assert zero_init_residual(keras.Model(inputs, preact_block(inputs, 4))) == []
+
+
+def test_zero_init_residual_finds_the_branch_in_either_order_of_the_addition() -> None:
+    L = keras.layers
+    inputs = keras.Input((8, 8, 4))
+    shortcut = L.BatchNormalization(name="shortcut_bn")(L.Conv2D(8, 1, name="proj")(inputs))
+    branch = L.Conv2D(8, 3, padding="same", name="conv2")(L.ReLU()(L.Conv2D(8, 3, padding="same")(inputs)))
+    branch = L.BatchNormalization(name="branch_bn")(branch)
+    model = keras.Model(inputs, [L.Add()([shortcut, branch]), L.Add()([branch, shortcut])])
+    assert zero_init_residual(model) == ["branch_bn", "branch_bn"]

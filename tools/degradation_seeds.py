@@ -23,6 +23,8 @@ import time
 import keras
 import numpy as np
 
+from resnet_course.blocks import REFERENCE_BLOCKS
+
 # The constants of notebooks/01_degradation_problem.ipynb.
 SHALLOW, DEEP, EPOCHS, SIZE, LEARNING_RATE = 8, 32, 6, 32, 1e-3
 TOLERANCE = 0.02
@@ -33,9 +35,9 @@ HARD = 0.05
 def gradient_ratios(data: tuple[np.ndarray, ...], seed: int) -> dict[str, tuple[float, float]]:
     """(first/last, largest/smallest) conv gradient norm of the deep nets at initialisation, as in the notebook."""
     ratios = {}
-    for residual in (False, True):
+    for kind, block in REFERENCE_BLOCKS.items():
         keras.utils.set_random_seed(seed)
-        net = cifar_net(DEEP, residual, input_shape=data[0].shape[1:])
+        net = cifar_net(DEEP, block, kind, input_shape=data[0].shape[1:])
         grads = gradient_norms(net, data[0][:64], data[1][:64])
         n = np.array([g for name, g in grads.items() if not name.endswith("_proj")])
         ratios[net.name] = (float(n[0] / n[-1]), float(n.max() / n.min()))
@@ -68,7 +70,9 @@ def main() -> int:
     failures = []
     for seed in args.seeds:
         start = time.time()
-        histories = run_degradation((SHALLOW, DEEP), data, EPOCHS, seed=seed, learning_rate=LEARNING_RATE)
+        histories = run_degradation(
+            (SHALLOW, DEEP), data, REFERENCE_BLOCKS, EPOCHS, seed=seed, learning_rate=LEARNING_RATE
+        )
         err = {name: final_error(h) for name, h in histories.items()}
         mean = {name: final_error(h, last=EPOCHS) for name, h in histories.items()}  # over every epoch
         for name in names:

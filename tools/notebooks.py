@@ -26,7 +26,9 @@
     python tools/notebooks.py student
         Write the student edition: student/NN_topic.ipynb for every
         notebook, with each `### BEGIN SOLUTION` ... `### END SOLUTION`
-        region replaced by a stub and all outputs cleared (`make student`).
+        region replaced by a stub (in code) or by "YOUR ANSWER HERE" (the
+        model answers to the open questions, in markdown) and all outputs
+        cleared (`make student`).
 
 `make execute NB=notebooks/00_setup_and_data.ipynb` runs the first through the
 course's virtual environment.
@@ -51,6 +53,8 @@ REPO = Path(__file__).resolve().parents[1]
 STUDENT_DIR = REPO / "student"
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
 STUB = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError()\n"
+# What replaces a solution region in a markdown cell (a model answer of the teacher key), as in nbgrader.
+TEXT_STUB = "YOUR ANSWER HERE\n"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}
 COLAB_CELL = """\
@@ -195,25 +199,27 @@ def with_colab_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.Notebook
 
 
 def to_student(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student edition of a solution notebook: solution regions become stubs, outputs are cleared."""
+    """The student edition of a solution notebook: solution regions become stubs (code) or
+    "YOUR ANSWER HERE" (the model answers in markdown), outputs are cleared."""
     student = nbformat.from_dict(nb)
     for cell in student.cells:
         if cell.cell_type == "code":
             cell.source = SOLUTION.sub(lambda m: STUB.format(indent=m.group(1)), cell.source).rstrip("\n")
             cell.outputs = []
             cell.execution_count = None
+        elif cell.cell_type == "markdown":
+            cell.source = SOLUTION.sub(TEXT_STUB, cell.source).rstrip("\n")
     return student
 
 
 def paste_solutions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> list[str]:
-    """The code cells of ``student`` with the solution regions of ``solution`` pasted back into its stubs."""
-    regions = [m.group(0) for c in solution.cells if c.cell_type == "code" for m in SOLUTION.finditer(c.source)]
-    stub = re.compile(r"^([ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)\n?", re.MULTILINE)
-    pasted = []
-    for cell in student.cells:
-        if cell.cell_type == "code":
-            pasted.append(stub.sub(lambda _: regions.pop(0), cell.source + "\n").rstrip("\n"))
-    return pasted
+    """The cells of ``student`` with the solution regions of ``solution`` pasted back into its stubs."""
+    regions = [m.group(0) for c in solution.cells for m in SOLUTION.finditer(c.source)]
+    stubs = {
+        "code": re.compile(r"^([ \t]*)# YOUR CODE HERE\n[ \t]*raise NotImplementedError\(\)\n?", re.MULTILINE),
+        "markdown": re.compile(r"^YOUR ANSWER HERE\n?", re.MULTILINE),
+    }
+    return [stubs[c.cell_type].sub(lambda _: regions.pop(0), c.source + "\n").rstrip("\n") for c in student.cells]
 
 
 def write_student_edition(target: Path = STUDENT_DIR) -> list[Path]:

@@ -1,0 +1,47 @@
+"""Grading: the checks of the graded exercises, their hint tables, and the references they compare against.
+
+Kept apart from the lesson code: the references live in ``resnet_course.blocks``,
+``resnet_course.models`` and ``resnet_course.evaluation`` and reach the checks
+from here, never through ``resnet_utils`` under a name a learner would guess.
+Each check prints one verdict (✔ or ✘ with a hint that names the mistake and
+says how the check called the learner's code) and returns its key.
+
+check                       exercise                  lesson  module
+check_residual_block        residual_block            01      basic
+check_identity_block        identity_block            02      bottleneck
+check_convolutional_block   convolutional_block       02      bottleneck
+check_resnet50              ResNet50                  03      resnet50
+check_basic_block           basic_block               04      basic
+check_preact_block          preact_block              04      basic
+check_grad_cam              grad_cam                  04      gradcam
+"""
+
+from __future__ import annotations
+
+from resnet_course.grading.basic import (
+    BASIC_HINTS,
+    PREACT_HINTS,
+    check_basic_block,
+    check_preact_block,
+    check_residual_block,
+)
+from resnet_course.grading.bottleneck import HINTS, check_convolutional_block, check_identity_block
+from resnet_course.grading.compare import randomize_batchnorm
+from resnet_course.grading.gradcam import GRAD_CAM_HINTS, check_grad_cam
+from resnet_course.grading.resnet50 import RESNET50_HINTS, check_resnet50
+
+__all__ = [
+    "BASIC_HINTS",
+    "GRAD_CAM_HINTS",
+    "HINTS",
+    "PREACT_HINTS",
+    "RESNET50_HINTS",
+    "check_basic_block",
+    "check_convolutional_block",
+    "check_grad_cam",
+    "check_identity_block",
+    "check_preact_block",
+    "check_residual_block",
+    "check_resnet50",
+    "randomize_batchnorm",
+]

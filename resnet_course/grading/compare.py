@@ -1,0 +1,181 @@
+"""What every block check shares: the printed verdict, the comparison with a reference, the usual mistakes.
+
+A check builds the learner's block and the reference on the same small
+input, compares their layers by name, copies the reference's weights across
+and compares the outputs in inference and in training mode. The result is a
+``Verdict``: the key of a hint table and the detail the hint names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+Verdict = tuple[str, str]  # (key of the hint table, detail for the hint)
+Build = Callable[[keras.KerasTensor], keras.KerasTensor]
+LayerRule = Callable[[keras.Layer, "keras.Layer | None", dict[str, keras.Layer]], "Verdict | None"]
+Mistakes = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+# The hints every check shares.
+COMMON_HINTS: dict[str, str] = {
+    "not_implemented": "Not implemented yet: replace the `raise NotImplementedError()` with your code.",
+    "unbound": "Your code uses {detail}, which has no value where it is read (a typo, or a variable assigned "
+    "later). In a block, keep the input first (`X_shortcut = X`), before the main path overwrites X.",
+    "error": "Your code raised an error when the check called it: {detail}",
+}
+
+
+def say(key: str, detail: str, hints: dict[str, str], context: str = "") -> str:
+    """Print the verdict for ``key`` (✔ for "ok", ✘ otherwise), with ``context`` on a second line; return ``key``."""
+    text = hints[key].format(detail=detail)
+    print(("✔ " if key == "ok" else "✘ ") + text + (f"\n  ({context})" if context and key != "ok" else ""))
+    return key
+
+
+def build_error(err: Exception) -> Verdict:
+    """The verdict for an exception raised while the learner's code was built or called."""
+    if isinstance(err, NotImplementedError):
+        return "not_implemented", ""
+    if isinstance(err, NameError):  # UnboundLocalError too
+        name = re.search(r"'(\w+)'", str(err))
+        return "unbound", f"`{name.group(1)}`" if name else "a variable"
+    return "error", f"{type(err).__name__}: {err}"
+
+
+def addition_shapes(err: Exception) -> str | None:
+    """The two shapes of a failed ``Add`` (Keras: "Inputs have incompatible shapes. Received shapes A and B")."""
+    found = re.findall(r"\((?:\d+|None)(?:, (?:\d+|None))*\)", str(err))
+    if "incompatible shapes" not in str(err) or len(found) < 2:
+        return None
+    return f"{found[0]} and {found[1]}"
+
+
+def randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
+    """Give every BatchNorm layer of ``model`` random gamma, beta and moving statistics,
+    so that comparisons in inference mode test non-trivial moving averages."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights(
+                [rs.uniform(0.5, 1.5, n), rs.uniform(-0.5, 0.5, n), rs.uniform(-0.5, 0.5, n), rs.uniform(0.5, 2.0, n)]
+            )
+
+
+def copy_weights(ref: keras.Model, names: dict[str, keras.Layer]) -> Verdict | None:
+    """Copy every weighted layer of ``ref`` into the layer of the same name in ``names``;
+    a layer whose weights have other shapes (a kept or missing bias, another window) is named instead."""
+    for ref_layer in ref.layers:
+        if not ref_layer.weights:
+            continue
+        layer = names[ref_layer.name]
+        theirs, ours = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in ref_layer.weights]
+        if theirs != ours:
+            if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.Dense) and (
+                bool(getattr(layer, "use_bias", True)) != bool(ref_layer.use_bias)
+            ):
+                return "bias", f"{layer.name} has use_bias={bool(getattr(layer, 'use_bias', True))}"
+            return "weights", f"{layer.name} has weights of shapes {theirs}, the reference {ours}"
+        layer.set_weights(ref_layer.get_weights())
+    return None
+
+
+def conv_rules(layer: keras.Layer, ref_layer: keras.Layer) -> Verdict | None:
+    """The conv named like ``ref_layer``: a Conv2D with its window, stride and filters (None when they match)."""
+    if not isinstance(layer, keras.layers.Conv2D):
+        return "layer_names", f"{ref_layer.name!r} (a Conv2D; yours is a {type(layer).__name__})"
+    if tuple(layer.kernel_size) != tuple(ref_layer.kernel_size):
+        return "kernel_size", f"{layer.name} ({tuple(layer.kernel_size)}, expected {tuple(ref_layer.kernel_size)})"
+    if tuple(layer.strides) != tuple(ref_layer.strides):
+        return "stride", f"{layer.name} has strides {tuple(layer.strides)}, expected {tuple(ref_layer.strides)}"
+    if layer.filters != ref_layer.filters:
+        return "filters", f"{layer.name} ({layer.filters} instead of {ref_layer.filters})"
+    return None
+
+
+def post_activation_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str, np.ndarray]:
+    """The outputs of the usual wrong post-activation blocks, ReLU(main + shortcut) being right."""
+    relu = lambda t: np.maximum(t, 0.0)  # noqa: E731
+    return {
+        "missing_final_relu": main + shortcut,
+        "relu_before_add": relu(main) + shortcut,
+        "no_shortcut": relu(main),
+        "relu_on_shortcut": relu(main + relu(shortcut)),
+    }
+
+
+@dataclass(frozen=True)
+class BlockCase:
+    """One configuration a check tries: the reference and the learner's block on the same input.
+
+    ``main_layer`` is the reference's last layer of the main path before the
+    addition (``add_layer``); ``rules`` inspects each Conv2D and BatchNorm
+    layer of the reference next to the learner's layer of the same name (None
+    when missing) and names a mistake; ``build_error`` names the mistake when
+    the learner's block raises an error while it is built; ``mistakes`` maps
+    the main path and the shortcut of the reference to the outputs of the
+    usual wrong blocks; ``context`` says how the check called the block.
+    """
+
+    reference: Build
+    learner: Build
+    input_shape: tuple[int, ...]
+    main_layer: str
+    add_layer: str
+    rules: LayerRule
+    build_error: Callable[[Exception], Verdict]
+    seed: int
+    context: str = ""
+    mistakes: Mistakes = post_activation_mistakes
+
+
+def compare_block(case: BlockCase) -> Verdict:
+    """The comparison every block check shares: layers, output shape, then outputs with the reference's weights.
+
+    The reference's weights (BatchNorm statistics randomised) are copied into
+    the learner's layers by name, and the outputs compared in inference and in
+    training mode. A wrong output is matched against ``case.mistakes``.
+    """
+    inputs = keras.Input(case.input_shape[1:])
+    ref = keras.Model(inputs, case.reference(inputs))
+    try:
+        learner_in = keras.Input(case.input_shape[1:])
+        learner = keras.Model(learner_in, case.learner(learner_in))
+    except Exception as err:  # a learner's bug can raise anything; report it as a hint
+        return case.build_error(err)
+    names = {layer.name: layer for layer in learner.layers}
+    for ref_layer in ref.layers:
+        if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
+            found = case.rules(ref_layer, names.get(ref_layer.name), names)
+            if found is not None:
+                return found
+    if tuple(learner.output.shape) != tuple(ref.output.shape):
+        return "shape", f"{tuple(ref.output.shape)}, got {tuple(learner.output.shape)}"
+    rs = np.random.RandomState(case.seed)
+    randomize_batchnorm(ref, rs)
+    copied = copy_weights(ref, names)
+    if copied is not None:
+        return copied
+    x = rs.normal(size=case.input_shape).astype("float32")
+    # Inference first: a call in training mode updates BatchNorm's moving averages.
+    for training in (False, True):
+        got = keras.ops.convert_to_numpy(learner(x, training=training))
+        want = keras.ops.convert_to_numpy(ref(x, training=training))
+        if not np.allclose(got, want, atol=1e-5):
+            detail = f"{'training' if training else 'inference'} mode, max difference {np.abs(got - want).max():.3g}"
+            return _known_mistake(ref, x, got, case, training) or "values", detail
+    return "ok", ""
+
+
+def _known_mistake(ref: keras.Model, x: np.ndarray, got: np.ndarray, case: BlockCase, training: bool) -> str | None:
+    """Match a wrong output against the usual mistakes, computed from the reference's pieces:
+    the main path (output of ``case.main_layer``) and the shortcut (second input of ``case.add_layer``)."""
+    probe = keras.Model(ref.input, [ref.get_layer(case.main_layer).output, ref.get_layer(case.add_layer).input[1]])
+    main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=training))
+    for key, value in case.mistakes(main, shortcut).items():
+        if value.shape == got.shape and np.allclose(got, value, atol=1e-5):
+            return key
+    return None

@@ -1,0 +1,172 @@
+"""Tests for resnet_course.grading.basic: lesson 01's residual_block and lesson 04's basic and pre-activation blocks.
+
+The mutation tests feed the checks realistic wrong implementations and
+require each one to get its own hint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import pytest
+
+from resnet_course.blocks import basic_block, preact_block
+from resnet_course.grading import (
+    BASIC_HINTS,
+    PREACT_HINTS,
+    check_basic_block,
+    check_preact_block,
+    check_residual_block,
+)
+
+L = keras.layers
+CONV = {"padding": "same", "use_bias": False}
+
+
+def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
+    """The exercise's residual_block as a learner writes it, with one optional mistake.
+
+    Keyword mistakes: add=False, final_relu=False, relu_before_add=True, relu_on_shortcut=True,
+    project="never"/"always"/"stride only"/"channels only", proj_bn=False, proj_window=3,
+    stride_on="conv2", prefix="x", proj_bias=True (the projection conv keeps Keras's default bias).
+    """
+
+    def residual_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
+        name = mistake.get("prefix", "") + name
+        stride_on_conv2 = mistake.get("stride_on") == "conv2"
+        Y = L.Conv2D(filters, 3, strides=1 if stride_on_conv2 else s, name=f"{name}_conv1", **CONV)(X)
+        Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(Y))
+        Y = L.Conv2D(filters, 3, strides=s if stride_on_conv2 else 1, name=f"{name}_conv2", **CONV)(Y)
+        Y = L.BatchNormalization(name=f"{name}_bn2")(Y)
+        if mistake.get("relu_before_add"):
+            Y = L.Activation("relu")(Y)
+        shortcut = X
+        needed = {
+            "when_needed": s != 1 or X.shape[-1] != filters,
+            "always": True,
+            "never": False,
+            "stride only": s != 1,
+            "channels only": X.shape[-1] != filters,
+        }[mistake.get("project", "when_needed")]
+        if needed:
+            proj = CONV | {"use_bias": bool(mistake.get("proj_bias"))}
+            shortcut = L.Conv2D(filters, mistake.get("proj_window", 1), strides=s, name=f"{name}_proj", **proj)(X)
+            if mistake.get("proj_bn", True):
+                shortcut = L.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        if mistake.get("relu_on_shortcut"):
+            shortcut = L.Activation("relu")(shortcut)
+        if mistake.get("add", True):
+            Y = L.Add()([Y, shortcut])
+        if mistake.get("final_relu", True) and not mistake.get("relu_before_add"):
+            Y = L.Activation("relu")(Y)
+        return Y
+
+    return residual_block
+
+
+def plain_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> keras.KerasTensor:
+    return basic_block(X, filters, s=s, residual=False, name=name)
+
+
+def not_implemented(*args: Any, **kwargs: Any) -> Any:
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+RESIDUAL_MUTANTS: dict[str, tuple[str, Any]] = {
+    "plain_block handed in": ("no_shortcut", plain_block),
+    "final ReLU missing": ("missing_final_relu", make_residual(final_relu=False)),
+    "ReLU before the addition": ("relu_before_add", make_residual(relu_before_add=True)),
+    "ReLU on the shortcut": ("relu_on_shortcut", make_residual(relu_on_shortcut=True)),
+    "never projects": ("projection_needed", make_residual(project="never")),
+    "projects when s != 1 only": ("projection_needed", make_residual(project="stride only")),
+    "projects when the channels change only": ("projection_needed", make_residual(project="channels only")),
+    "always projects": ("projection_always", make_residual(project="always")),
+    "projection without BatchNorm": ("shortcut_no_bn", make_residual(proj_bn=False)),
+    "3x3 projection": ("kernel_size", make_residual(proj_window=3)),
+    "stride on the second conv": ("stride", make_residual(stride_on="conv2")),
+    "own layer names": ("layer_names", make_residual(prefix="my_")),
+    "projection keeps its bias (Conv2D(filters, 1, strides=s))": ("bias", make_residual(proj_bias=True)),
+    "stub": ("not_implemented", not_implemented),
+}
+
+
+def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
+    """A pre-activation block as a learner writes it, with one optional mistake.
+
+    Keyword mistakes: relu_after_add=True, add=False, project_from="X", project="always"/"never",
+    proj_bn=True, post_activation=True (conv -> BN -> ReLU), stride_on="conv2", use_bias=True, prefix="x".
+    """
+
+    def preact(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
+        name = mistake.get("prefix", "") + name
+        conv = CONV | {"use_bias": bool(mistake.get("use_bias"))}
+        s1, s2 = (1, s) if mistake.get("stride_on") == "conv2" else (s, 1)
+        if mistake.get("post_activation"):
+            Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(X)
+            Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(Y))
+            Y = L.Conv2D(filters, 3, strides=s2, name=f"{name}_conv2", **conv)(Y)
+            Y = L.BatchNormalization(name=f"{name}_bn2")(Y)
+            pre = X
+        else:
+            pre = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(X))
+            Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(pre)
+            Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn2")(Y))
+            Y = L.Conv2D(filters, 3, strides=s2, name=f"{name}_conv2", **conv)(Y)
+        shortcut = X
+        project = mistake.get("project", "when_needed")
+        if project == "always" or (project == "when_needed" and (s != 1 or X.shape[-1] != filters)):
+            source = X if mistake.get("project_from") == "X" else pre
+            shortcut = L.Conv2D(filters, 1, strides=s, name=f"{name}_proj", **conv)(source)
+            if mistake.get("proj_bn"):
+                shortcut = L.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        out = L.Add()([Y, shortcut]) if mistake.get("add", True) else Y
+        return L.Activation("relu")(out) if mistake.get("relu_after_add") else out
+
+    return preact
+
+
+PREACT_MUTANTS: dict[str, tuple[str, Any]] = {
+    "ReLU after the addition": ("relu_after_add", make_preact(relu_after_add=True)),
+    "shortcut not added": ("no_shortcut", make_preact(add=False)),
+    "projection of the raw input": ("projection_input", make_preact(project_from="X")),
+    "always projects": ("projection_always", make_preact(project="always")),
+    "never projects": ("projection_needed", make_preact(project="never")),
+    "projection with BatchNorm": ("projection_bn", make_preact(proj_bn=True)),
+    "post-activation order": ("order", make_preact(post_activation=True)),
+    "stride on the second conv": ("stride", make_preact(stride_on="conv2")),
+    "convs keep their bias": ("bias", make_preact(use_bias=True)),
+    "own layer names": ("layer_names", make_preact(prefix="my_")),
+    "stub": ("not_implemented", not_implemented),
+}
+
+
+def test_reference_and_a_learner_solution_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_residual_block(lambda X, filters, s=1, name="block": basic_block(X, filters, s, True, name)) == "ok"
+    assert check_residual_block(make_residual()) == "ok"
+    assert check_basic_block(make_residual()) == "ok"
+    assert check_preact_block(preact_block) == "ok"
+    assert check_preact_block(make_preact()) == "ok"
+    assert capsys.readouterr().out.count("✔") == 5
+
+
+def test_residual_block_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -> None:
+    out = run_mutants(check_residual_block, RESIDUAL_MUTANTS)
+    assert "residual_block(X, filters=8, s=1, name='ex')" in out  # the hint says how the check called it
+
+
+def test_basic_block_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -> None:
+    """Lesson 04's basic_block is lesson 01's residual_block under ResNet-18's name: the same mutants."""
+    out = run_mutants(check_basic_block, RESIDUAL_MUTANTS)
+    assert "basic_block(X, filters=8, s=1, name='ex')" in out
+
+
+def test_preact_block_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -> None:
+    run_mutants(check_preact_block, PREACT_MUTANTS)
+
+
+def test_every_hint_is_used_or_generic() -> None:
+    generic = {"ok", "error", "shape", "values", "weights", "unbound"}
+    assert set(BASIC_HINTS) - {key for key, _ in RESIDUAL_MUTANTS.values()} == generic | {"filters"}
+    assert set(PREACT_HINTS) - {key for key, _ in PREACT_MUTANTS.values()} == generic | {"kernel_size", "filters"}

@@ -1,0 +1,92 @@
+"""Lay out an nbgrader course from the lessons (for teachers; needs requirements-teacher.txt).
+
+    python tools/nbgrader_course.py COURSE_DIR
+        Write COURSE_DIR/nbgrader_config.py and one assignment per lesson,
+        COURSE_DIR/source/NN_topic/, holding the solution notebook and what
+        it reads: resnet_utils.py, the resnet_course package, the figures
+        of images/ and, when it exists, the synthetic data cache. COURSE_DIR must be new or empty
+        (nothing in it is overwritten). Then, in COURSE_DIR:
+
+            nbgrader generate_assignment 01_degradation_problem   # release/ for the learners
+            nbgrader autograde 01_degradation_problem             # grades submitted/<student>/...
+
+The configuration gives each cell 30 minutes instead of nbgrader's 30
+seconds. While nbgrader executes a notebook (it sets NBGRADER_EXECUTION), the
+lessons train for 1 epoch instead of their full budget and skip their asserts
+about the trained networks (``epochs_budget`` and ``autograding`` in
+resnet_course/environment.py), so autograding a lesson takes minutes; the
+graded check cells run as in the lesson. tests/test_nbgrader.py runs the round
+trip: generate, then autograde the solutions (full marks), the unmodified
+release (zero) and a submission with one wrong answer (that cell's points lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from resnet_course.data import SYNTHETIC_FILE  # noqa: E402
+
+COURSE_ID = "resnet-by-doing"
+CONFIG = f'''# nbgrader's configuration for the course (written by tools/nbgrader_course.py).
+c = get_config()  # noqa: F821  (nbgrader provides get_config)
+c.CourseDirectory.course_id = "{COURSE_ID}"
+# The lessons build and check whole networks: give each cell 30 minutes (nbgrader's default is 30 seconds).
+c.Execute.timeout = 1800
+# The stub of a solution region, as in the course's student edition.
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+'''
+
+
+def lessons(repo: Path = REPO) -> list[Path]:
+    """The solution notebooks, one assignment each."""
+    return sorted((repo / "notebooks").glob("*.ipynb"))
+
+
+def _ignore_caches(directory: str, names: list[str]) -> list[str]:
+    return [n for n in names if n in ("__pycache__", ".ipynb_checkpoints") or n.endswith(".pyc")]
+
+
+def layout(course: Path, repo: Path = REPO) -> list[Path]:
+    """Write the nbgrader course folder ``course``; returns the assignment folders written."""
+    if course.exists() and any(course.iterdir()):
+        raise FileExistsError(f"{course}: expected a new or empty folder, found files in it")
+    course.mkdir(parents=True, exist_ok=True)
+    (course / "nbgrader_config.py").write_text(CONFIG)
+    written = []
+    for notebook in lessons(repo):
+        assignment = course / "source" / notebook.stem
+        assignment.mkdir(parents=True)
+        # The lessons show the figures of images/ as ../images/: in an assignment they sit next to the notebook.
+        (assignment / notebook.name).write_text(notebook.read_text().replace("](../images/", "](images/"))
+        shutil.copytree(repo / "images", assignment / "images")
+        shutil.copy2(repo / "resnet_utils.py", assignment / "resnet_utils.py")
+        shutil.copytree(repo / "resnet_course", assignment / "resnet_course", ignore=_ignore_caches)
+        cache = repo / "datasets" / SYNTHETIC_FILE  # else the lesson generates it at its first load_dataset
+        if cache.exists():
+            (assignment / "datasets").mkdir()
+            shutil.copy2(cache, assignment / "datasets" / SYNTHETIC_FILE)
+        written.append(assignment)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("course", type=Path, help="the course folder to create (new or empty)")
+    args = parser.parse_args(argv)
+    try:
+        for assignment in layout(args.course.resolve()):
+            print(f"{assignment}: written")
+    except FileExistsError as err:
+        print(err, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
