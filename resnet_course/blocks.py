@@ -96,8 +96,9 @@ def basic_block(
 
     Layers are named ``{name}_conv1``, ``{name}_bn1``, ``{name}_conv2``,
     ``{name}_bn2``, ``{name}_add`` and ``{name}_out``. BatchNorm's moving
-    averages use momentum 0.9 (PyTorch's and the paper's Torch default), so
-    that they keep up over the short trainings of notebook 01.
+    averages use momentum 0.9 in Keras's convention (keep 0.9 of the old
+    average each step; PyTorch's default ``momentum=0.1`` is the same thing in
+    its convention), so that they keep up over the short trainings of notebook 01.
     """
     L = keras.layers
     conv = {"padding": "same", "use_bias": False, "kernel_initializer": "he_normal"}

@@ -111,7 +111,8 @@ def basic_resnet(
     if preact:
         X = L.Activation("relu", name="final_relu")(L.BatchNormalization(momentum=0.9, name="final_bn")(X))
     X = L.GlobalAveragePooling2D(name="avg_pool")(X)
-    outputs = L.Dense(classes, activation="softmax", name="fc")(X)
+    # float32 softmax: under mixed precision (lesson 04 on a GPU) a float16 softmax loses small probabilities.
+    outputs = L.Dense(classes, activation="softmax", dtype="float32", name="fc")(X)
     return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
 
 

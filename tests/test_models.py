@@ -130,3 +130,13 @@ def test_resnet50_kernels_start_different_and_reproducible(resnet: keras.Model) 
     a = ResNet50().get_layer("conv1").get_weights()[0]
     keras.utils.set_random_seed(3)
     assert np.array_equal(a, ResNet50().get_layer("conv1").get_weights()[0])
+
+
+def test_basic_resnet_keeps_a_float32_softmax_under_mixed_precision() -> None:
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = basic_resnet(18, basic_block)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("stage5_out").output.dtype == "float16"
+    assert model.output.dtype == "float32"
