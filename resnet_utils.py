@@ -22,6 +22,7 @@ Name, module of ``resnet_course`` it lives in, and the lessons that import it (-
 name                       module       lessons
 BATCH_SIZE                 constants    - (03's recipe; benchmark)
 RECIPE_EPOCHS              constants    03, 04 (and the benchmark)
+VALIDATION_FRACTION        constants    - (stratified_split's default)
 DATASETS_DIR               constants    - (load_dataset's default)
 IMAGE_SHAPE                constants    - (every model's input)
 NUM_CLASSES                constants    - (every model's output)
@@ -34,6 +35,7 @@ default_source             data         00, 01, 03, 04
 downsample                 data         01
 load_dataset               data         00, 01, 03, 04
 preprocess                 data         03, 04
+stratified_split           data         03, 04 (and the benchmark)
 basic_resnet               models       04
 BASIC_STAGES               models       04
 cifar_net                  models       01
@@ -48,6 +50,9 @@ training_speed             training     00, 03, 04
 about                      training     00, 03, 04
 zero_init_residual         training     03, 04
 accuracy                   evaluation   03, 04
+recalibrate_batchnorm      evaluation   03
+wilson_interval            evaluation   - (with_interval)
+with_interval              evaluation   03, 04
 confusion_matrix           evaluation   03
 forward_flops              evaluation   04
 gradient_norms             evaluation   01
@@ -89,6 +94,7 @@ from resnet_course.constants import (  # noqa: E402
     IMAGE_SHAPE,
     NUM_CLASSES,
     RECIPE_EPOCHS,
+    VALIDATION_FRACTION,
 )
 from resnet_course.data import (  # noqa: E402
     available_sources,
@@ -97,6 +103,7 @@ from resnet_course.data import (  # noqa: E402
     downsample,
     load_dataset,
     preprocess,
+    stratified_split,
 )
 from resnet_course.environment import (  # noqa: E402
     autograding,
@@ -114,6 +121,9 @@ from resnet_course.evaluation import (  # noqa: E402
     gradient_norms,
     load_image,
     predict_image,
+    recalibrate_batchnorm,
+    wilson_interval,
+    with_interval,
 )
 from resnet_course.grading import (  # noqa: E402
     check_basic_block,
@@ -165,6 +175,7 @@ __all__ = [
     "NUM_CLASSES",
     "RECIPE_EPOCHS",
     "RESNET50_STAGES",
+    "VALIDATION_FRACTION",
     "DatasetError",
     "ImageError",
     "about",
@@ -207,10 +218,14 @@ __all__ = [
     "predict_image",
     "preprocess",
     "randomize_batchnorm",
+    "recalibrate_batchnorm",
     "render_sign",
     "run_degradation",
     "show_diagram",
+    "stratified_split",
     "train_dataset",
     "training_speed",
+    "wilson_interval",
+    "with_interval",
     "zero_init_residual",
 ]

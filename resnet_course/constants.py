@@ -17,3 +17,5 @@ NUM_CLASSES = 6
 BATCH_SIZE = 32
 # The epochs of notebook 03's recipe (and of notebook 04's comparison and the benchmark).
 RECIPE_EPOCHS = 9
+# The share of each class's training images held out for validation (lessons 03 and 04).
+VALIDATION_FRACTION = 0.1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from resnet_course.constants import DATASETS_DIR, NUM_CLASSES
+from resnet_course.constants import DATASETS_DIR, NUM_CLASSES, VALIDATION_FRACTION
 from resnet_course.digits import DIGITS_CACHE, DIGITS_REPOSITORY, prepare_digits
 from resnet_course.signs_format import TEST_FILE, TRAIN_FILE, DatasetError, read_signs_file
 from resnet_course.synthetic import generate_signs
@@ -60,6 +60,39 @@ def convert_to_one_hot(Y: np.ndarray, C: int) -> np.ndarray:
 def preprocess(images: np.ndarray) -> np.ndarray:
     """uint8 pixels ``(..., 64, 64, 3)`` -> float32 in [0, 1]: the network's input, in training and after."""
     return np.asarray(images, dtype=np.float32) / 255.0
+
+
+def stratified_split(
+    labels: np.ndarray, fraction: float = VALIDATION_FRACTION, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a training part and a validation part, the same share of every class in each.
+
+    Of each class's ``n`` images, ``round(fraction * n)`` (at least 1, at most
+    ``n - 1``) go to validation, drawn at random from ``seed``: the same
+    labels and seed always give the same split.
+
+    Args:
+        labels: integer class labels of any shape, e.g. ``(1, m)`` or ``(m,)``.
+        fraction: share of each class for validation, between 0 and 1.
+        seed: seed of the draw.
+
+    Returns:
+        ``(train, validation)``: sorted indices into the labels, together each index once.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if not 0 < fraction < 1:
+        raise ValueError(f"stratified_split: fraction must lie between 0 and 1, found {fraction}")
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        if len(members) < 2:
+            raise ValueError(f"stratified_split: class {c} has {len(members)} image, at least 2 are needed")
+        n = min(max(1, round(fraction * len(members))), len(members) - 1)
+        held.append(rng.choice(members, size=n, replace=False))
+    validation = np.sort(np.concatenate(held))
+    train = np.setdiff1d(np.arange(len(labels)), validation)
+    return train, validation
 
 
 def downsample(images: np.ndarray, size: int) -> np.ndarray:

@@ -44,10 +44,11 @@ def environment_report() -> dict[str, str]:
 # seconds its notebook took to execute (`tools/notebooks.py execute`) times
 # `training_speed` of the course ResNet-50 (58.1 images/s), both measured on
 # the same machine, a 2-core Intel Xeon with AVX-512 and AMX, on 2026-11-29
-# (01: 150 s, 02: 6 s, 03: 363 s, 04: 596 s, after the graded exercises of issue #15). Elsewhere a lesson takes about
-# this work divided by that machine's own speed: an estimate, since the
-# lessons' other networks and the input pipeline need not scale alike.
-LESSON_WORK = {"01": 8_700, "02": 350, "03": 21_100, "04": 34_600}
+# (01: 193 s, 02: 6 s, 03: 313 s, 04: 514 s, after issue #16's validation split and
+# new sections). Elsewhere a lesson takes about this work divided by that
+# machine's own speed: an estimate, since the lessons' other networks and the
+# input pipeline need not scale alike.
+LESSON_WORK = {"01": 11_200, "02": 350, "03": 18_200, "04": 29_900}
 
 
 def lesson_minutes(speed: float) -> dict[str, float]:

@@ -50,13 +50,13 @@ def plot_examples(
 
 
 def plot_history(histories: dict[str, dict[str, list[float]]]) -> Figure:
-    """Loss and accuracy per epoch, training and test, of one or more ``History.history`` dicts."""
+    """Loss and accuracy per epoch, training and validation (``val_*``), of one or more ``History.history`` dicts."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), facecolor="white")
     for (name, h), color in zip(histories.items(), ("tab:blue", "tab:orange", "tab:green"), strict=False):
         epochs = np.arange(1, len(h["loss"]) + 1)
         for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
             ax.plot(epochs, h[key], color=color, label=f"{name}: training")
-            ax.plot(epochs, h[f"val_{key}"], color=color, linestyle="--", label=f"{name}: test")
+            ax.plot(epochs, h[f"val_{key}"], color=color, linestyle="--", label=f"{name}: validation")
     for ax, key in zip(axes, ("loss", "accuracy"), strict=True):
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)

@@ -18,6 +18,7 @@ from resnet_course.data import (
     downsample,
     load_dataset,
     preprocess,
+    stratified_split,
 )
 from resnet_course.signs_format import DatasetError
 
@@ -230,3 +231,21 @@ def test_downsample_averages_blocks() -> None:
 def test_signs_source_without_the_files(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"found neither train_signs\.h5 nor test_signs\.h5: the original SIGNS"):
         load_dataset(tmp_path, source="signs")
+
+
+def test_stratified_split_keeps_class_shares_and_is_deterministic() -> None:
+    labels = np.repeat(np.arange(6), [180, 180, 180, 180, 180, 173])
+    train, validation = stratified_split(labels.reshape(1, -1), fraction=0.1, seed=0)
+    assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(len(labels)))
+    assert np.bincount(labels[validation]).tolist() == [18, 18, 18, 18, 18, 17]
+    again, _ = stratified_split(labels, fraction=0.1, seed=0)
+    other, _ = stratified_split(labels, fraction=0.1, seed=1)
+    assert np.array_equal(train, again) and not np.array_equal(train, other)
+
+
+@pytest.mark.parametrize(
+    ("labels", "fraction", "message"), [([0, 0, 1, 1], 1.0, "found 1.0"), ([0, 0, 1], 0.1, "class 1 has 1 image")]
+)
+def test_stratified_split_rejects_what_it_cannot_split(labels: list[int], fraction: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        stratified_split(np.array(labels), fraction=fraction)

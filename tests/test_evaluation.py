@@ -1,5 +1,5 @@
-"""Tests for resnet_course.evaluation: accuracy in both BatchNorm modes, confusion, gradient norms,
-FLOPs, Grad-CAM, and reading and classifying image files."""
+"""Tests for resnet_course.evaluation: accuracy in both BatchNorm modes, its interval, BatchNorm
+recalibration, confusion, gradient norms, FLOPs, Grad-CAM, and reading and classifying image files."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from resnet_course.evaluation import (
     gradient_norms,
     load_image,
     predict_image,
+    recalibrate_batchnorm,
+    wilson_interval,
+    with_interval,
 )
 from resnet_course.models import cifar_net
 from resnet_course.synthetic import render_sign
@@ -129,3 +132,44 @@ def test_forward_flops_counts_a_grouped_conv_per_group() -> None:
     grouped = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same", groups=4)(x))
     dense = keras.Model(x, keras.layers.Conv2D(8, 3, padding="same")(x))
     assert forward_flops(grouped) == 2 * 4 * 4 * 8 * 9 * 2 == forward_flops(dense) // 4
+
+
+@pytest.mark.parametrize(
+    ("correct", "n", "low", "high"),
+    # The roots p of (correct/n - p)^2 = 1.96^2 p (1 - p) / n, solved as a quadratic (numpy.roots).
+    [(119, 120, 0.9543, 0.9985), (120, 120, 0.9690, 1.0), (0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634)],
+)
+def test_wilson_interval_known_values(correct: int, n: int, low: float, high: float) -> None:
+    assert wilson_interval(correct, n) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_wilson_interval_narrows_with_more_images_and_rejects_nonsense() -> None:
+    small, large = wilson_interval(90, 100), wilson_interval(900, 1000)
+    assert small[0] < large[0] < 0.9 < large[1] < small[1]
+    with pytest.raises(ValueError, match="correct=5, n=4"):
+        wilson_interval(5, 4)
+    assert with_interval(119 / 120, 120) == "99.2 % (95 % CI 95.4-99.9 %, n = 120)"
+    # Exactly 1 and 0 at the ends, so that "accuracy - low" and "high - accuracy" are never negative.
+    assert wilson_interval(102, 102)[1] == 1.0 and wilson_interval(0, 102)[0] == 0.0
+
+
+def _bn_net() -> keras.Model:
+    inputs = keras.Input((3,))
+    outputs = keras.layers.Dense(2)(keras.layers.BatchNormalization(momentum=0.99, name="bn")(inputs))
+    return keras.Model(inputs, outputs)
+
+
+def test_recalibrate_batchnorm_sets_the_data_statistics_and_keeps_the_weights() -> None:
+    keras.utils.set_random_seed(0)
+    model = _bn_net()
+    # 70 rows: batches of 32, 32 and 6, so the weighting by batch size matters.
+    x = np.random.RandomState(1).normal([3.0, -2.0, 10.0], [1.0, 2.0, 0.5], size=(70, 3)).astype("float32")
+    trained = [w.numpy().copy() for w in model.trainable_weights]
+    assert recalibrate_batchnorm(model, x, batch_size=32) == 1
+    bn = model.get_layer("bn")
+    np.testing.assert_allclose(bn.moving_mean.numpy(), x.mean(axis=0), rtol=1e-5)
+    batch_variances = [x[i : i + 32].var(axis=0) for i in (0, 32, 64)]
+    expected = (32 * batch_variances[0] + 32 * batch_variances[1] + 6 * batch_variances[2]) / 70
+    np.testing.assert_allclose(bn.moving_variance.numpy(), expected, rtol=1e-4)
+    assert bn.momentum == 0.99
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(trained, model.trainable_weights, strict=True))
