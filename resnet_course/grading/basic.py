@@ -18,12 +18,13 @@ from resnet_course.blocks import basic_block, preact_block
 from resnet_course.grading.compare import (
     COMMON_HINTS,
     BlockCase,
+    Builds,
     LayerRule,
     Verdict,
-    addition_shapes,
     build_error,
     compare_block,
     conv_rules,
+    mismatched_addition,
     post_activation_mistakes,
     say,
 )
@@ -140,9 +141,9 @@ def _preact_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str, np.nda
     return {"relu_after_add": np.maximum(main + shortcut, 0.0), "no_shortcut": main}
 
 
-def _basic_build_error(filters: int, s: int) -> Callable[[Exception], Verdict]:
-    def error(err: Exception) -> Verdict:
-        shapes = addition_shapes(err)
+def _basic_build_error(filters: int, s: int) -> Callable[[Exception, Builds], Verdict]:
+    def error(err: Exception, builds: Builds) -> Verdict:
+        shapes = mismatched_addition(builds)
         if shapes is not None:
             return "projection_needed", f"s={s}, X has {BASIC_INPUT[-1]} channels, filters={filters}: {shapes}"
         return build_error(err)

@@ -16,12 +16,14 @@ from resnet_course.blocks import convolutional_block, identity_block
 from resnet_course.grading.compare import (
     COMMON_HINTS,
     BlockCase,
+    Builds,
     Verdict,
-    addition_shapes,
     build_error,
     compare_block,
     conv_rules,
+    mismatched_addition,
     say,
+    vanishing_conv,
 )
 
 # The hint printed for each mistake the bottleneck checks can name.
@@ -95,11 +97,12 @@ def _rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, k
     return None
 
 
-def _build_error(identity: bool) -> Callable[[Exception], Verdict]:
-    def error(err: Exception) -> Verdict:
-        if "output size would be zero or negative" in str(err):
-            return "padding", "a conv shrank the image to nothing"
-        shapes = addition_shapes(err)
+def _build_error(identity: bool) -> Callable[[Exception, Builds], Verdict]:
+    def error(err: Exception, builds: Builds) -> Verdict:
+        empty = vanishing_conv(builds)
+        if empty is not None:
+            return "padding", f"a conv shrank the image to nothing ({empty})"
+        shapes = mismatched_addition(builds)
         if shapes is not None:  # the identity block has no stride: only padding changes the size
             return ("padding" if identity else "add_shapes"), f"the shapes at the addition are {shapes}"
         return build_error(err)

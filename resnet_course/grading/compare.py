@@ -8,9 +8,11 @@ and compares the outputs in inference and in training mode. The result is a
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -46,12 +48,65 @@ def build_error(err: Exception) -> Verdict:
     return "error", f"{type(err).__name__}: {err}"
 
 
-def addition_shapes(err: Exception) -> str | None:
-    """The two shapes of a failed ``Add`` (Keras: "Inputs have incompatible shapes. Received shapes A and B")."""
-    found = re.findall(r"\((?:\d+|None)(?:, (?:\d+|None))*\)", str(err))
-    if "incompatible shapes" not in str(err) or len(found) < 2:
-        return None
-    return f"{found[0]} and {found[1]}"
+# What ``recorded_builds`` saw: each Add or Conv2D layer built, with the input shape(s) it was built for.
+Builds = list[tuple[keras.Layer, Any]]
+
+
+@contextlib.contextmanager
+def recorded_builds() -> Iterator[Builds]:
+    """Record every ``Add`` and ``Conv2D`` layer built inside the ``with`` block, with its input shapes.
+
+    While it is active, the ``build`` of these two classes first appends the
+    layer and the shapes it is given, then builds as usual (Keras still raises
+    for shapes that do not fit); the classes are restored afterwards. The
+    checks read a failed addition or an empty conv output from these shapes
+    (``mismatched_addition``, ``vanishing_conv``), not from Keras's error messages.
+    """
+    builds: Builds = []
+
+    def recording(inherited: Callable[[keras.Layer, Any], None]) -> Callable[[keras.Layer, Any], None]:
+        # One argument besides self, named input_shape: Keras passes the shape by the parameter's name.
+        def build(self: keras.Layer, input_shape: Any) -> None:
+            builds.append((self, input_shape))
+            inherited(self, input_shape)
+
+        return build
+
+    saved = [(cls, cls.__dict__.get("build")) for cls in (keras.layers.Add, keras.layers.Conv2D)]
+    for cls, _ in saved:
+        cls.build = recording(cls.build)
+    try:
+        yield builds
+    finally:
+        for cls, own in saved:
+            if own is None:
+                del cls.build
+            else:
+                cls.build = own
+
+
+def mismatched_addition(builds: Builds) -> str | None:
+    """The first recorded addition whose inputs differ in shape (the batch axis aside), e.g.
+    ``"(6, 6, 4) and (3, 3, 8)"``; None when every addition matched."""
+    for layer, shapes in builds:
+        if isinstance(layer, keras.layers.Add):
+            first = tuple(shapes[0])[1:]
+            for other in shapes[1:]:
+                if tuple(other)[1:] != first:
+                    return f"{first} and {tuple(other)[1:]}"
+    return None
+
+
+def vanishing_conv(builds: Builds) -> str | None:
+    """The first recorded conv with ``padding="valid"`` whose window is larger than its input
+    (its output would have no pixels), e.g. ``"res2a_branch2b: a 3x3 window on 2x2 pixels"``."""
+    for layer, shape in builds:
+        if isinstance(layer, keras.layers.Conv2D) and layer.padding == "valid":
+            size = tuple(shape)[1:3]
+            if any(n is not None and n < k for n, k in zip(size, layer.kernel_size, strict=True)):
+                window = "x".join(map(str, layer.kernel_size))
+                return f"{layer.name}: a {window} window on {size[0]}x{size[1]} pixels"
+    return None
 
 
 def randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
@@ -111,13 +166,14 @@ def post_activation_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str
 class BlockCase:
     """One configuration a check tries: the reference and the learner's block on the same input.
 
-    ``main_layer`` is the reference's last layer of the main path before the
-    addition (``add_layer``); ``rules`` inspects each Conv2D and BatchNorm
-    layer of the reference next to the learner's layer of the same name (None
-    when missing) and names a mistake; ``build_error`` names the mistake when
-    the learner's block raises an error while it is built; ``mistakes`` maps
-    the main path and the shortcut of the reference to the outputs of the
-    usual wrong blocks; ``context`` says how the check called the block.
+        ``main_layer`` is the reference's last layer of the main path before the
+        addition (``add_layer``); ``rules`` inspects each Conv2D and BatchNorm
+        layer of the reference next to the learner's layer of the same name (None
+        when missing) and names a mistake; ``build_error`` names the mistake when
+        the learner's block raises an error while it is built (given the shapes of a
+    mismatched addition, ``mismatched_addition``, or None); ``mistakes`` maps
+        the main path and the shortcut of the reference to the outputs of the
+        usual wrong blocks; ``context`` says how the check called the block.
     """
 
     reference: Build
@@ -126,7 +182,7 @@ class BlockCase:
     main_layer: str
     add_layer: str
     rules: LayerRule
-    build_error: Callable[[Exception], Verdict]
+    build_error: Callable[[Exception, Builds], Verdict]
     seed: int
     context: str = ""
     mistakes: Mistakes = post_activation_mistakes
@@ -142,10 +198,11 @@ def compare_block(case: BlockCase) -> Verdict:
     inputs = keras.Input(case.input_shape[1:])
     ref = keras.Model(inputs, case.reference(inputs))
     try:
-        learner_in = keras.Input(case.input_shape[1:])
-        learner = keras.Model(learner_in, case.learner(learner_in))
+        with recorded_builds() as builds:
+            learner_in = keras.Input(case.input_shape[1:])
+            learner = keras.Model(learner_in, case.learner(learner_in))
     except Exception as err:  # a learner's bug can raise anything; report it as a hint
-        return case.build_error(err)
+        return case.build_error(err, builds)
     names = {layer.name: layer for layer in learner.layers}
     for ref_layer in ref.layers:
         if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
