@@ -75,8 +75,6 @@ check_residual_block       grading      01
 check_resnet50             grading      03
 randomize_batchnorm        grading      02
 environment_report         environment  00
-autograding                environment  01, 03, 04 (asserts skipped while nbgrader grades)
-epochs_budget              environment  01, 03, 04 (1 epoch while nbgrader grades)
 lesson_minutes             environment  00
 machine_speed              environment  00
 has_graphviz               environment  - (environment_report, show_diagram)
@@ -106,9 +104,7 @@ from resnet_course.data import (  # noqa: E402
     stratified_split,
 )
 from resnet_course.environment import (  # noqa: E402
-    autograding,
     environment_report,
-    epochs_budget,
     has_graphviz,
     lesson_minutes,
     machine_speed,
@@ -181,7 +177,6 @@ __all__ = [
     "about",
     "accuracy",
     "augmenter",
-    "autograding",
     "available_sources",
     "basic_resnet",
     "check_basic_block",
@@ -198,7 +193,6 @@ __all__ = [
     "default_source",
     "downsample",
     "environment_report",
-    "epochs_budget",
     "final_error",
     "forward_flops",
     "generate_signs",

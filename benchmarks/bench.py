@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench.py train [--batch-size 32] [--steps 20] [--skip-recipe]
                                                [--sources synthetic digits] [--seeds 0 1 2]
+                                               [--epochs RECIPE_EPOCHS]
         Training images/s of the course's ResNet-50 and of
         keras.applications.ResNet50, inference images/s, first-step time,
         peak memory, FLOP utilisation against a float32 matmul peak measured
@@ -194,7 +195,7 @@ def bench_train(args: argparse.Namespace) -> dict[str, Any]:
     result["train_gflops"] = train_gflops
     result["flop_utilisation"] = train_gflops / result["matmul_peak_gflops"]
     if not args.skip_recipe:
-        result["recipe"] = [time_to_target(source, seed) for source in args.sources for seed in args.seeds]
+        result["recipe"] = [time_to_target(source, seed, args.epochs) for source in args.sources for seed in args.seeds]
     result["peak_memory_mb"] = peak_memory_mb()
     ours_ips = result["course_resnet50"]["train_img_per_s"]
     ref_ips = result["keras_applications_resnet50"]["train_img_per_s"]
@@ -266,6 +267,9 @@ def main() -> int:
     parser.add_argument("--skip-recipe", action="store_true", help="skip the time-to-95%% training runs")
     parser.add_argument("--sources", nargs="+", default=["synthetic", "digits"], help="data sources of the recipe runs")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds of the recipe runs")
+    parser.add_argument(
+        "--epochs", type=int, default=RECIPE_EPOCHS, help="epochs of the recipe runs (cosine over them)"
+    )
     args = parser.parse_args()
     result = bench_train(args) if args.mode == "train" else bench_course()
     result["environment"] = environment_report() | {"machine": platform.processor() or platform.machine()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -130,9 +131,17 @@ def _synthetic_dataset(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     x_test, y_test = generate_signs(TEST_PER_CLASS, seed=0, split=1)
     with contextlib.suppress(OSError):  # a read-only checkout still works, uncached
         data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        os.replace(tmp, cache)
+        # A temporary file of its own, then one rename: two processes that generate the set at the same
+        # time (two notebooks, two test workers) each write whole files, and a reader sees one of them.
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=f".{cache.stem}.", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private
+            os.replace(tmp, cache)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # only after a failure: the rename took it
     return x_train, y_train, x_test, y_test
 
 

@@ -1,7 +1,7 @@
 """The learner's environment: versions, devices and Graphviz, for the setup cells.
 
-Lessons: 00 (``environment_report``, ``machine_speed``, ``lesson_minutes``), 01, 03, 04 (``epochs_budget``,
-``autograding``: nbgrader), 02-03 (``has_graphviz``, through ``show_diagram``).
+Lessons: 00 (``environment_report``, ``machine_speed``, ``lesson_minutes``), 02-03 (``has_graphviz``,
+through ``show_diagram``).
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def environment_report() -> dict[str, str]:
 # seconds its notebook took to execute (`tools/notebooks.py execute`) times
 # `training_speed` of the course ResNet-50 (58.1 images/s), both measured on
 # the same machine, a 2-core Intel Xeon with AVX-512 and AMX, on 2026-11-29
-# (01: 193 s, 02: 6 s, 03: 313 s, 04: 514 s, after issue #16's validation split and
-# new sections). Elsewhere a lesson takes about this work divided by that
+# (01: 193 s, 02: 6 s, 03: 320 s, 04: 375 s, after issue #18's one-step
+# MirroredStrategy demonstration in 04). Elsewhere a lesson takes about this work divided by that
 # machine's own speed: an estimate, since the lessons' other networks and the
 # input pipeline need not scale alike.
-LESSON_WORK = {"01": 11_200, "02": 350, "03": 18_200, "04": 29_900}
+LESSON_WORK = {"01": 11_200, "02": 350, "03": 18_600, "04": 21_800}
 
 
 def lesson_minutes(speed: float) -> dict[str, float]:
@@ -56,21 +56,6 @@ def lesson_minutes(speed: float) -> dict[str, float]:
     if speed <= 0:
         raise ValueError(f"lesson_minutes: speed must be positive, found {speed}")
     return {lesson: work / speed / 60 for lesson, work in LESSON_WORK.items()}
-
-
-def autograding() -> bool:
-    """True while nbgrader executes the notebook: ``nbgrader autograde`` and ``nbgrader validate``
-    set the environment variable NBGRADER_EXECUTION."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
-
-
-def epochs_budget(epochs: int) -> int:
-    """The epochs a lesson trains: ``epochs``, or 1 while nbgrader grades the notebook (``autograding``),
-    so that grading takes minutes; the lesson's asserts about the trained network are then skipped."""
-    if autograding():
-        print(f"nbgrader is grading this notebook: 1 epoch instead of {epochs}, results not checked")
-        return 1
-    return epochs
 
 
 def machine_speed() -> float:

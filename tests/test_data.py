@@ -69,6 +69,8 @@ def test_load_dataset_reuses_cache_and_repairs_damaged_one(synthetic_dir: Path, 
     for a, b in zip(expected, repaired, strict=True):
         np.testing.assert_array_equal(a, b)
     assert broken.stat().st_size == cache.stat().st_size
+    # written through a temporary file of its own, renamed: nothing else is left, and others may read it
+    assert [p.name for p in tmp_path.iterdir()] == [SYNTHETIC_FILE] and broken.stat().st_mode & 0o044 == 0o044
 
 
 def test_load_dataset_prefers_original_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

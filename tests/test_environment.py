@@ -12,9 +12,7 @@ import pytest
 
 from resnet_course.environment import (
     LESSON_WORK,
-    autograding,
     environment_report,
-    epochs_budget,
     has_graphviz,
     lesson_minutes,
     machine_speed,
@@ -72,13 +70,3 @@ def test_lesson_minutes_scale_with_the_machine_speed() -> None:
 def test_machine_speed_times_the_course_resnet50() -> None:
     speed = machine_speed()
     assert 0 < speed < 100_000
-
-
-def test_epochs_budget_is_one_epoch_while_nbgrader_grades(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    assert not autograding() and epochs_budget(9) == 9 and capsys.readouterr().out == ""
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    assert autograding() and epochs_budget(9) == 1
-    assert "1 epoch instead of 9" in capsys.readouterr().out

@@ -7,8 +7,9 @@ autograde three submissions and read the score sheets from nbgrader's gradebook.
   exactly that exercise's points.
 
 Needs requirements-teacher.txt (`make test` installs it); skipped with the reason without it, except
-under CI=true, where it fails instead. Autograding runs every lesson with nbgrader's NBGRADER_EXECUTION
-set, so the lessons train 1 epoch each: a few minutes in all.
+under CI=true, where it fails instead. The course's configuration makes nbgrader skip the cells that
+train (tagged SKIP_TAG), so autograding takes seconds per notebook; the solutions run with no error,
+which shows that no kept cell needs a skipped one.
 """
 
 from __future__ import annotations
@@ -112,6 +113,17 @@ def test_the_solutions_get_full_marks(course: Path, assignment: str) -> None:
     expected = points(REPO / "notebooks" / f"{assignment}.ipynb")
     assert expected, f"{assignment} has no graded cell"
     assert scores(course, "solutions", assignment) == expected
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_solutions_run_without_error_and_skip_only_the_tagged_cells(course: Path, assignment: str) -> None:
+    graded = nbformat.read(course / "autograded" / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    code = [c for c in graded.cells if c.cell_type == "code"]
+    errors = [c.source[:80] for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    skipped = [c for c in code if nbgrader_course.SKIP_TAG in c.metadata.get("tags", [])]
+    assert all(c.execution_count is None and not c.outputs for c in skipped)
+    assert all(c.execution_count is not None for c in code if c not in skipped)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

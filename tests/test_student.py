@@ -4,6 +4,7 @@ kept in step with them; its stubs stop at a check that says 'not implemented'.""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from nbclient.exceptions import CellExecutionError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
+
+from nbgrader_course import SKIP_TAG  # noqa: E402  (tools/nbgrader_course.py)
 
 import notebooks as nbtool  # noqa: E402  (tools/notebooks.py)
 
@@ -133,3 +136,21 @@ def test_every_lesson_has_graded_work_in_nbgrader_format() -> None:
     assert {name[:2] for name, _ in checked.values()} == {"01", "02", "03", "04"} and len(checked) >= 7, graded
     # Every lesson ends with the teacher key: model answers to its open questions, in a manually graded cell.
     assert {name for name, _ in graded.values()} == {p.name for p in SOLUTIONS}
+
+
+# A cell that trains: Keras's fit, the course's training helpers, or a function defined around them.
+TRAINS = re.compile(
+    r"\.fit\(|\brun_degradation\(|\btraining_speed\(|\brecalibrate_batchnorm\(|\bmachine_speed\(|\btrain\("
+)
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+def test_cells_that_train_are_skipped_while_grading_and_graded_cells_are_not(solution: Path) -> None:
+    """nbgrader skips the cells tagged SKIP_TAG (tools/nbgrader_course.py): every cell that trains
+    carries the tag, so that autograding takes seconds; no graded cell or solution carries it."""
+    for index, cell in enumerate(nbformat.read(solution, as_version=4).cells):
+        tagged = SKIP_TAG in cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and TRAINS.search(cell.source):
+            assert tagged, f"{solution.name}, cell {index}: it trains, so it needs the tag {SKIP_TAG!r}"
+        if cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("solution"):
+            assert not tagged, f"{solution.name}, cell {index}: a graded cell must run while nbgrader grades"

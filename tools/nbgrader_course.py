@@ -11,13 +11,16 @@
             nbgrader autograde 01_degradation_problem             # grades submitted/<student>/...
 
 The configuration gives each cell 30 minutes instead of nbgrader's 30
-seconds. While nbgrader executes a notebook (it sets NBGRADER_EXECUTION), the
-lessons train for 1 epoch instead of their full budget and skip their asserts
-about the trained networks (``epochs_budget`` and ``autograding`` in
-resnet_course/environment.py), so autograding a lesson takes minutes; the
-graded check cells run as in the lesson. tests/test_nbgrader.py runs the round
-trip: generate, then autograde the solutions (full marks), the unmodified
-release (zero) and a submission with one wrong answer (that cell's points lost).
+seconds, and makes nbgrader's executor skip the cells tagged
+``skip-when-grading`` (``SKIP_TAG``): the cells that train a network and
+those that read what it learned. No grade depends on them, so autograding a
+lesson takes seconds instead of the minutes of its training; the graded cells,
+their checks and everything they use run as in the lesson. In the feedback
+those cells appear without outputs. tests/test_nbgrader.py runs the round
+trip: generate, then autograde the solutions (full marks, and no cell fails),
+the unmodified release (zero) and a submission with one wrong answer (that
+cell's points lost); tests/test_student.py checks that every cell that trains
+carries the tag.
 """
 
 from __future__ import annotations
@@ -33,11 +36,15 @@ sys.path.insert(0, str(REPO))
 from resnet_course.data import SYNTHETIC_FILE  # noqa: E402
 
 COURSE_ID = "resnet-by-doing"
+SKIP_TAG = "skip-when-grading"
 CONFIG = f'''# nbgrader's configuration for the course (written by tools/nbgrader_course.py).
 c = get_config()  # noqa: F821  (nbgrader provides get_config)
 c.CourseDirectory.course_id = "{COURSE_ID}"
 # The lessons build and check whole networks: give each cell 30 minutes (nbgrader's default is 30 seconds).
 c.Execute.timeout = 1800
+# No grade depends on the training: skip the cells that train, and those that read what they learned.
+# Delete this line to run them too (then autograding a lesson takes as long as its training).
+c.Execute.skip_cells_with_tag = "{SKIP_TAG}"
 # The stub of a solution region, as in the course's student edition.
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 '''
