@@ -44,11 +44,11 @@ def environment_report() -> dict[str, str]:
 # seconds its notebook took to execute (`tools/notebooks.py execute`) times
 # `training_speed` of the course ResNet-50 (58.1 images/s), both measured on
 # the same machine, a 2-core Intel Xeon with AVX-512 and AMX, on 2026-11-29
-# (01: 193 s, 02: 6 s, 03: 320 s, 04: 375 s, after issue #18's one-step
+# (01: 205 s, 02: 6 s, 03: 320 s, 04: 375 s, after issue #18's one-step
 # MirroredStrategy demonstration in 04). Elsewhere a lesson takes about this work divided by that
 # machine's own speed: an estimate, since the lessons' other networks and the
 # input pipeline need not scale alike.
-LESSON_WORK = {"01": 11_200, "02": 350, "03": 18_600, "04": 21_800}
+LESSON_WORK = {"01": 11_900, "02": 350, "03": 18_600, "04": 21_800}
 
 
 def lesson_minutes(speed: float) -> dict[str, float]:
