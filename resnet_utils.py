@@ -73,11 +73,18 @@ check_identity_block       grading      02, 03
 check_preact_block         grading      04
 check_residual_block       grading      01
 check_resnet50             grading      03
+check_tf_config            grading      05
 randomize_batchnorm        grading      02
 environment_report         environment  00
 lesson_minutes             environment  00
 machine_speed              environment  00
 has_graphviz               environment  - (environment_report, show_diagram)
+LaunchError                cluster      05
+TRAIN_SCRIPT               cluster      05
+free_ports                 cluster      05
+launch_workers             cluster      05
+port_in_use                cluster      - (launch_workers)
+plot_cluster               plots        05
 """
 
 from __future__ import annotations
@@ -86,6 +93,13 @@ from resnet_course.quiet import quiet_tensorflow
 
 quiet_tensorflow()
 
+from resnet_course.cluster import (  # noqa: E402
+    TRAIN_SCRIPT,
+    LaunchError,
+    free_ports,
+    launch_workers,
+    port_in_use,
+)
 from resnet_course.constants import (  # noqa: E402
     BATCH_SIZE,
     DATASETS_DIR,
@@ -129,6 +143,7 @@ from resnet_course.grading import (  # noqa: E402
     check_preact_block,
     check_residual_block,
     check_resnet50,
+    check_tf_config,
     randomize_batchnorm,
 )
 from resnet_course.models import (  # noqa: E402
@@ -139,6 +154,7 @@ from resnet_course.models import (  # noqa: E402
     keras_applications_name,
 )
 from resnet_course.plots import (  # noqa: E402
+    plot_cluster,
     plot_confusion,
     plot_examples,
     plot_grad_cam,
@@ -171,9 +187,11 @@ __all__ = [
     "NUM_CLASSES",
     "RECIPE_EPOCHS",
     "RESNET50_STAGES",
+    "TRAIN_SCRIPT",
     "VALIDATION_FRACTION",
     "DatasetError",
     "ImageError",
+    "LaunchError",
     "about",
     "accuracy",
     "augmenter",
@@ -186,6 +204,7 @@ __all__ = [
     "check_preact_block",
     "check_residual_block",
     "check_resnet50",
+    "check_tf_config",
     "cifar_net",
     "compile_recipe",
     "confusion_matrix",
@@ -195,20 +214,24 @@ __all__ = [
     "environment_report",
     "final_error",
     "forward_flops",
+    "free_ports",
     "generate_signs",
     "gradient_norms",
     "has_graphviz",
     "keras_applications_name",
+    "launch_workers",
     "lesson_minutes",
     "load_dataset",
     "load_image",
     "machine_speed",
+    "plot_cluster",
     "plot_confusion",
     "plot_examples",
     "plot_grad_cam",
     "plot_history",
     "plot_misclassified",
     "plot_prediction",
+    "port_in_use",
     "predict_image",
     "preprocess",
     "randomize_batchnorm",

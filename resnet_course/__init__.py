@@ -12,6 +12,7 @@
 - ``plots``: every figure and model diagram
 - ``grading``: the checks of the graded exercises and their hints
 - ``environment``: versions, devices, Graphviz
+- ``cluster``: worker processes with their own ``TF_CONFIG`` on this machine (lesson 05)
 - ``quiet``: importing TensorFlow without its start-up noise
 
 Importing the package imports nothing else; ``resnet_utils`` quiets TensorFlow

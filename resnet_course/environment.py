@@ -45,14 +45,15 @@ def environment_report() -> dict[str, str]:
 # `training_speed` of the course ResNet-50 (58.1 images/s), both measured on
 # the same machine, a 2-core Intel Xeon with AVX-512 and AMX, on 2026-11-29
 # (01: 205 s, 02: 6 s, 03: 320 s, 04: 375 s, after issue #18's one-step
-# MirroredStrategy demonstration in 04). Elsewhere a lesson takes about this work divided by that
+# MirroredStrategy demonstration in 04; 05: 151 s, its worker processes
+# included). Elsewhere a lesson takes about this work divided by that
 # machine's own speed: an estimate, since the lessons' other networks and the
 # input pipeline need not scale alike.
-LESSON_WORK = {"01": 11_900, "02": 350, "03": 18_600, "04": 21_800}
+LESSON_WORK = {"01": 11_900, "02": 350, "03": 18_600, "04": 21_800, "05": 8_800}
 
 
 def lesson_minutes(speed: float) -> dict[str, float]:
-    """Estimated minutes to execute lessons 01-04 where the course ResNet-50 trains at ``speed`` images/s."""
+    """Estimated minutes to execute lessons 01-05 where the course ResNet-50 trains at ``speed`` images/s."""
     if speed <= 0:
         raise ValueError(f"lesson_minutes: speed must be positive, found {speed}")
     return {lesson: work / speed / 60 for lesson, work in LESSON_WORK.items()}

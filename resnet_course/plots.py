@@ -2,7 +2,7 @@
 
 Lessons: 00 (``plot_examples``), 02 and 03 (``show_diagram``), 03
 (``plot_history``, ``plot_confusion``, ``plot_misclassified``,
-``plot_prediction``), 04 (``plot_grad_cam``).
+``plot_prediction``), 04 (``plot_grad_cam``), 05 (``plot_cluster``).
 """
 
 from __future__ import annotations
@@ -146,3 +146,33 @@ def show_diagram(model: keras.Model, path: str | os.PathLike[str], embed: bool =
     from IPython.display import Markdown
 
     return Markdown(f"![{model.name}]({Path(path).as_posix()})")
+
+
+def plot_cluster(workers: int = 2) -> Figure:
+    """The multi-worker picture of lesson 05: one box per machine, the all-reduce between them, shared storage.
+
+    Each machine runs the same script with its own ``TF_CONFIG`` (worker 0 is the
+    chief, which also writes the trained model); every step the workers all-reduce
+    their gradients; checkpoints and the model go to storage every worker can reach.
+    """
+    width = 4.0 * workers
+    fig, ax = plt.subplots(figsize=(width, 3.4), facecolor="white")
+    ax.set(xlim=(0, width), ylim=(0, 3.4), facecolor="white")
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fa", "edgecolor": "#2b5d8a"}
+    for i in range(workers):
+        role = "worker 0, the chief" if i == 0 else f"worker {i}"
+        script, task = "python train_multi_worker.py", f"TF_CONFIG task: worker, index {i}"
+        text = f"machine {i + 1}: {role}\n{script}\n{task}\nits share of each batch"
+        ax.text(2.0 + 4.0 * i, 2.4, text, ha="center", va="center", fontsize=8.5, color="black", bbox=box)
+        ax.annotate("", xy=(2.0 + 4.0 * i, 0.85), xytext=(2.0 + 4.0 * i, 1.75), arrowprops={"arrowstyle": "->"})
+    for i in range(workers - 1):
+        left, right = 3.15 + 4.0 * i, 4.85 + 4.0 * i
+        ax.annotate("", xy=(right, 2.4), xytext=(left, 2.4), arrowprops={"arrowstyle": "<->", "color": "#b03a2e"})
+        ax.text(4.0 + 4.0 * i, 2.55, "all-reduce\nevery step", ha="center", va="bottom", fontsize=8, color="#b03a2e")
+    storage = "storage all workers reach: checkpoints (backup/worker-<index>), the chief's model.weights.h5"
+    storage_box = box | {"facecolor": "#f3efe4", "edgecolor": "#7a6a3a"}
+    ax.text(width / 2, 0.55, storage, ha="center", va="center", fontsize=8.5, color="black", bbox=storage_box)
+    ax.set_title("One script, one process per machine: TF_CONFIG says who is who", fontsize=10, color="black")
+    fig.tight_layout()
+    return fig

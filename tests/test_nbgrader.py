@@ -30,7 +30,13 @@ sys.path.insert(0, str(REPO / "tools"))
 
 import nbgrader_course  # noqa: E402  (tools/nbgrader_course.py)
 
-ASSIGNMENTS = ["01_degradation_problem", "02_residual_blocks", "03_resnet50_signs", "04_beyond_resnet50"]
+ASSIGNMENTS = [
+    "01_degradation_problem",
+    "02_residual_blocks",
+    "03_resnet50_signs",
+    "04_beyond_resnet50",
+    "05_multi_worker",
+]
 WRONG = "02_residual_blocks"
 
 if importlib.util.find_spec("nbgrader") is None:
@@ -144,7 +150,7 @@ def test_one_wrong_answer_loses_exactly_its_points(course: Path) -> None:
 def test_the_release_has_stubs_and_the_course_files(course: Path) -> None:
     for assignment in ASSIGNMENTS:
         release = course / "release" / assignment
-        assert {"resnet_utils.py", "resnet_course", "images"} <= {p.name for p in release.iterdir()}
+        assert {"resnet_utils.py", "resnet_course", "images", "scripts"} <= {p.name for p in release.iterdir()}
         source = (release / f"{assignment}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in source and "raise NotImplementedError()" in source
 

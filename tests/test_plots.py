@@ -12,6 +12,7 @@ import pytest
 from resnet_course.blocks import identity_block
 from resnet_course.environment import has_graphviz
 from resnet_course.plots import (
+    plot_cluster,
     plot_confusion,
     plot_examples,
     plot_grad_cam,
@@ -52,6 +53,18 @@ def test_plot_grad_cam_draws_images_and_overlays() -> None:
     fig = plot_grad_cam(np.zeros((2, 64, 64, 3), np.uint8), np.ones((2, 4, 4)), ["a", "b"])
     assert len(fig.axes) == 4 and fig.axes[0].get_title() == "a"
     plt.close("all")
+
+
+def test_plot_cluster_draws_a_box_per_machine_and_the_storage() -> None:
+    for workers in (2, 3):
+        fig = plot_cluster(workers)
+        texts = [t.get_text() for t in fig.get_axes()[0].texts]
+        machines = [t for t in texts if t.startswith("machine ")]
+        assert len(machines) == workers and "worker 0, the chief" in machines[0]
+        assert all(f"index {i}" in machines[i] for i in range(workers))
+        assert sum("all-reduce" in t for t in texts) == workers - 1 and any("checkpoints" in t for t in texts)
+        assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)  # readable on light and dark backgrounds
+        plt.close(fig)
 
 
 def test_show_diagram_without_graphviz_prints_a_note(

@@ -86,6 +86,7 @@ GRADED_FUNCTIONS = {
     "ResNet50",
     "preact_block",
     "grad_cam",
+    "tf_config",
 }
 
 
@@ -133,14 +134,16 @@ def test_every_lesson_has_graded_work_in_nbgrader_format() -> None:
             if meta.get("solution") and cell.cell_type == "code":
                 assert "### BEGIN SOLUTION" in cell.source, (path.name, meta["grade_id"])
     checked = {grade_id: where for grade_id, where in graded.items() if where[1] > 0}  # the checks; the answers: 0
-    assert {name[:2] for name, _ in checked.values()} == {"01", "02", "03", "04"} and len(checked) >= 7, graded
+    assert {name[:2] for name, _ in checked.values()} == {"01", "02", "03", "04", "05"} and len(checked) >= 8, graded
     # Every lesson ends with the teacher key: model answers to its open questions, in a manually graded cell.
     assert {name for name, _ in graded.values()} == {p.name for p in SOLUTIONS}
 
 
-# A cell that trains: Keras's fit, the course's training helpers, or a function defined around them.
+# A cell that trains: Keras's fit, the course's training helpers, a function defined around them,
+# or lesson 05's launcher of training processes.
 TRAINS = re.compile(
     r"\.fit\(|\brun_degradation\(|\btraining_speed\(|\brecalibrate_batchnorm\(|\bmachine_speed\(|\btrain\("
+    r"|\blaunch_workers\("
 )
 
 

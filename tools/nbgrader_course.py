@@ -4,7 +4,8 @@
         Write COURSE_DIR/nbgrader_config.py and one assignment per lesson,
         COURSE_DIR/source/NN_topic/, holding the solution notebook and what
         it reads: resnet_utils.py, the resnet_course package, the figures
-        of images/ and, when it exists, the synthetic data cache. COURSE_DIR must be new or empty
+        of images/, scripts/ (lesson 05's training script) and, when it
+        exists, the synthetic data cache. COURSE_DIR must be new or empty
         (nothing in it is overwritten). Then, in COURSE_DIR:
 
             nbgrader generate_assignment 01_degradation_problem   # release/ for the learners
@@ -74,6 +75,7 @@ def layout(course: Path, repo: Path = REPO) -> list[Path]:
         shutil.copytree(repo / "images", assignment / "images")
         shutil.copy2(repo / "resnet_utils.py", assignment / "resnet_utils.py")
         shutil.copytree(repo / "resnet_course", assignment / "resnet_course", ignore=_ignore_caches)
+        shutil.copytree(repo / "scripts", assignment / "scripts", ignore=_ignore_caches)  # TRAIN_SCRIPT (05)
         cache = repo / "datasets" / SYNTHETIC_FILE  # else the lesson generates it at its first load_dataset
         if cache.exists():
             (assignment / "datasets").mkdir()

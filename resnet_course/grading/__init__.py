@@ -14,6 +14,7 @@ check_resnet50              ResNet50                  03      resnet50
 check_basic_block           basic_block               04      basic
 check_preact_block          preact_block              04      basic
 check_grad_cam              grad_cam                  04      gradcam
+check_tf_config             tf_config                 05      cluster
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from resnet_course.grading.basic import (
     check_residual_block,
 )
 from resnet_course.grading.bottleneck import HINTS, check_convolutional_block, check_identity_block
+from resnet_course.grading.cluster import TF_CONFIG_HINTS, check_tf_config
 from resnet_course.grading.compare import randomize_batchnorm
 from resnet_course.grading.gradcam import GRAD_CAM_HINTS, check_grad_cam
 from resnet_course.grading.resnet50 import RESNET50_HINTS, check_resnet50
@@ -36,6 +38,7 @@ __all__ = [
     "HINTS",
     "PREACT_HINTS",
     "RESNET50_HINTS",
+    "TF_CONFIG_HINTS",
     "check_basic_block",
     "check_convolutional_block",
     "check_grad_cam",
@@ -43,5 +46,6 @@ __all__ = [
     "check_preact_block",
     "check_residual_block",
     "check_resnet50",
+    "check_tf_config",
     "randomize_batchnorm",
 ]
