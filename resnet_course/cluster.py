@@ -161,7 +161,7 @@ def launch_workers(
     logs = Path(log_dir)
     logs.mkdir(parents=True, exist_ok=True)
     started: dict[int, subprocess.Popen[bytes]] = {}
-    first_failure = None
+    first_failure, failed_at = None, 0.0  # the first worker seen failing, and when
     try:
         for i in range(len(cluster)) if only is None else only:
             variables = {**os.environ, **(env or {}), "TF_CONFIG": json.dumps(configs[i])}
@@ -177,18 +177,16 @@ def launch_workers(
                         [p.pid for p in started.values()],
                     ) from err
         deadline = time.monotonic() + timeout
-        failed_at, first_failure = None, None
         while any(p.poll() is None for p in started.values()):
             now = time.monotonic()
-            if failed_at is None:
-                first_failure = next((i for i, p in started.items() if p.poll()), None)
-                failed_at = None if first_failure is None else now
-            if now > deadline or (failed_at is not None and now > failed_at + grace):
+            if first_failure is None:
+                first_failure, failed_at = next((i for i, p in started.items() if p.poll()), None), now
+            if now > deadline or (first_failure is not None and now > failed_at + grace):
                 break
             time.sleep(0.1)
         waiting = [i for i, p in started.items() if p.poll() is None]
         killed = _stop(started)
-        if waiting and failed_at is None:
+        if waiting and first_failure is None:
             first = waiting[0]
             missing = sorted(set(range(len(cluster))) - set(started))
             why = f" (worker {', '.join(map(str, missing))} never started)" if missing else ""
