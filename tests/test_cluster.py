@@ -45,6 +45,21 @@ def alive(pid: int) -> bool:
     return True
 
 
+def record_processes(monkeypatch: pytest.MonkeyPatch, fail_after: int | None = None) -> list[subprocess.Popen[bytes]]:
+    """The processes the launcher starts, recorded; with ``fail_after``, starting one more raises."""
+    real_popen = subprocess.Popen
+    started: list[subprocess.Popen[bytes]] = []
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        if fail_after is not None and len(started) >= fail_after:
+            raise FileNotFoundError("no such program")
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(cluster.subprocess, "Popen", popen)
+    return started
+
+
 @pytest.fixture
 def fake(tmp_path: Path) -> Callable[..., list[Any]]:
     """Launch fake workers: fake({0: "0", 1: "sleep"}, **kwargs) runs worker i with that action."""
@@ -122,16 +137,7 @@ def test_a_taken_port_is_refused_before_any_worker_starts(tmp_path: Path) -> Non
 def test_a_worker_that_cannot_be_started_stops_the_ones_before_it(
     fake: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_popen = subprocess.Popen
-    started: list[subprocess.Popen[bytes]] = []
-
-    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        if started:
-            raise FileNotFoundError("no such program")
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(cluster.subprocess, "Popen", popen)
+    started = record_processes(monkeypatch, fail_after=1)
     with pytest.raises(
         LaunchError, match=r"worker 1 could not be started \(no such program\); stopped worker 0"
     ) as err:
@@ -156,17 +162,10 @@ def test_configs_that_are_not_one_cluster_are_refused(configs: list[Any], messag
 def test_an_interrupted_launch_kills_its_workers(
     fake: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_popen = subprocess.Popen
-    started: list[subprocess.Popen[bytes]] = []
-
-    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        started.append(real_popen(*args, **kwargs))
-        return started[-1]
-
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt  # as when the learner stops the notebook's cell
 
-    monkeypatch.setattr(cluster.subprocess, "Popen", popen)
+    started = record_processes(monkeypatch)
     monkeypatch.setattr(cluster.time, "sleep", interrupt)
     with pytest.raises(KeyboardInterrupt):
         fake({0: "sleep", 1: "sleep"})
