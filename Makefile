@@ -10,7 +10,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 PY := .venv/bin/python
 
-.PHONY: lab test setup execute student
+.PHONY: lab test check setup execute student
 
 lab:
 	$(PYTHON) course.py lab
@@ -18,11 +18,16 @@ lab:
 test:
 	$(PYTHON) course.py test
 
+# For maintainers, the quick loop while you work: tests/ and the quality gates, no notebook executed
+# (make test runs those too: every notebook under nbval, the nbgrader round trip, the student edition).
+check:
+	$(PYTHON) course.py check
+
 setup:
 	$(PYTHON) course.py setup
 
-# For maintainers: re-execute notebooks in place and store them clean,
-# e.g. make execute NB=notebooks/00_setup_and_data.ipynb (default: all).
+# For maintainers: re-execute notebooks in place and store them clean, side by side on the cores,
+# e.g. make execute NB="notebooks/00_setup_and_data.ipynb notebooks/02_residual_blocks.ipynb" (default: all).
 execute: setup
 	$(PY) tools/notebooks.py execute $(NB)
 

@@ -4,13 +4,32 @@ Every test, every subprocess and every notebook kernel runs offline: the
 guard in tests/offline/sitecustomize.py refuses connections that leave the
 machine. It is switched on here, before pytest starts any kernel, and
 every one of them loads the synthetic SIGNS set.
+
+`make test` runs the tests on every core with pytest-xdist (course.py passes
+`-n` and `--dist loadscope`; tools/parallel.py says how the work is shared):
+each worker runs whole test files and whole notebooks (one kernel each, in
+order), the longest first, with lesson 04 after lesson 03 on the same worker,
+and TensorFlow in each worker, its kernels and subprocesses uses that worker's
+share of the cores.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
+
+import parallel  # tools/parallel.py
 
 GUARD_DIR = Path(__file__).resolve().parent / "tests" / "offline"
 
@@ -25,3 +44,82 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_DIR), os.envi
 _spec = importlib.util.spec_from_file_location("course_offline_guard", GUARD_DIR / "sitecustomize.py")
 assert _spec is not None and _spec.loader is not None
 _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+# A pytest-xdist worker: TensorFlow (here, in kernels and in subprocesses) uses this worker's share of the cores.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    for _name, _value in parallel.thread_env(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), parallel.cores()).items():
+        os.environ.setdefault(_name, _value)
+
+# How long a notebook waits for the one it reads from (parallel.READS) before it goes on without (and fails
+# its comparison): as long as nbval gives one cell.
+WAIT_SECONDS = 2000
+_RUN = uuid.uuid4().hex  # this session, when pytest runs in one process
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the longest work units first (the scheduler hands them out in this order);
+    each unit's tests keep their order. Every worker sorts alike, so their collections agree."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    rank = {unit: i for i, unit in enumerate(parallel.ordered(parallel.unit(item.nodeid) for item in items))}
+    items.sort(key=lambda item: rank[parallel.unit(item.nodeid)])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` with the course's work units (parallel.unit: whole files) in the collected order."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return parallel.unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the collected order (longest first), not the most tests first
+    return CourseScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One id for this session in every process: pytest-xdist hands it to the workers as testrunuid."""
+    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
+        config.option.testrunuid = _RUN
+
+
+def _finished(config: pytest.Config, unit: str) -> Path:
+    """The file that says ``unit`` has run to its end in this session (shared by its workers)."""
+    workerinput = getattr(config, "workerinput", None)
+    run = workerinput["testrunuid"] if workerinput else getattr(config.option, "testrunuid", None) or _RUN
+    return Path(tempfile.gettempdir()) / f"resnet-course-{run}" / (unit.replace("/", "_") + ".finished")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A notebook's first cell that names the file another notebook writes (parallel.READS) waits until
+    that notebook has finished, when it runs in this session."""
+    reads = parallel.READS.get(parallel.unit(item.nodeid))
+    source = getattr(getattr(item, "cell", None), "source", "")
+    if reads is None or reads[1] not in source:
+        return
+    writer = reads[0]
+    if not any(parallel.unit(other.nodeid) == writer for other in item.session.items):
+        return
+    finished, deadline = _finished(item.config, writer), time.monotonic() + WAIT_SECONDS
+    while not finished.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """After a writer's last test (parallel.READS), say that it has finished."""
+    unit = parallel.unit(item.nodeid)
+    writers = {writer for writer, _ in parallel.READS.values()}
+    if unit in writers and (nextitem is None or parallel.unit(nextitem.nodeid) != unit):
+        finished = _finished(item.config, unit)
+        finished.parent.mkdir(exist_ok=True)
+        finished.touch()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The controller (or the only process) removes the session's files of _finished."""
+    if not hasattr(session.config, "workerinput"):
+        folder = _finished(session.config, "x").parent
+        shutil.rmtree(folder, ignore_errors=True)

@@ -3,6 +3,7 @@
     python course.py lab      open the course in JupyterLab  (= make lab)
     python course.py test     run every test                 (= make test; extra arguments go to pytest;
                               installs requirements-teacher.txt first: nbgrader, for the round-trip test)
+    python course.py check    the tests that execute no notebook (= make check: tests/ and the quality gates)
     python course.py setup    only create or refresh the environment
     python course.py colab    inside Google Colab: install only what Colab lacks (the notebooks' Colab cell runs it)
 
@@ -28,6 +29,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -189,8 +191,27 @@ def colab() -> None:
     run(*colab_install_command(tensorflow))
 
 
+def _parallel() -> ModuleType:
+    """tools/parallel.py (standard library only): how the tests share the cores. Imported when the tests run,
+    so that `setup`, `lab` and `colab` need nothing but this file."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import parallel
+
+    return parallel
+
+
+def pytest_command(python: Path, command: str, extra: list[str], available: int) -> list[str]:
+    """The pytest run of `test` (everything) or `check` (tests/ without the tests marked executes_notebooks),
+    on pytest-xdist workers sharing ``available`` cores (tools/parallel.py); ``extra`` comes last, so that
+    e.g. `-n 0` runs in one process."""
+    selection = ["tests", "-m", "not executes_notebooks"] if command == "check" else []
+    workers = _parallel().workers(available)
+    distribute = ["-n", str(workers), "--dist", "loadscope"] if workers > 1 else []
+    return [str(python), "-m", "pytest", *distribute, *selection, *extra]
+
+
 def main(argv: list[str]) -> int:
-    commands = ("lab", "test", "setup", "colab")
+    commands = ("lab", "test", "check", "setup", "colab")
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
@@ -205,9 +226,9 @@ def main(argv: list[str]) -> int:
     if command == "lab":
         root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         return subprocess.run([str(python), "-m", "jupyter", "lab", "--notebook-dir=.", *root_flag, *extra]).returncode
-    if command == "test":
+    if command in ("test", "check"):
         ensure_teacher_tools(python)
-        return subprocess.run([str(python), "-m", "pytest", *extra]).returncode
+        return subprocess.run(pytest_command(python, command, extra, _parallel().cores())).returncode
     return 0
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tomllib
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -126,8 +127,16 @@ def test_course_py_setup_keeps_an_up_to_date_environment() -> None:
 def test_make_only_calls_course_py() -> None:
     """Windows has no make: every step lives in course.py, which the Makefile calls."""
     recipes = [line.strip() for line in (REPO / "Makefile").read_text().splitlines() if line.startswith("\t")]
-    assert "$(PYTHON) course.py lab" in recipes and "$(PYTHON) course.py test" in recipes
+    assert {"$(PYTHON) course.py lab", "$(PYTHON) course.py test", "$(PYTHON) course.py check"} <= set(recipes)
     assert not any("pip" in line or "venv" in line for line in recipes), recipes
+
+
+def test_make_test_uses_every_core_and_make_check_leaves_out_the_notebooks() -> None:
+    python = Path("python")
+    assert course.pytest_command(python, "test", [], 2) == ["python", "-m", "pytest", "-n", "2", "--dist", "loadscope"]
+    check = course.pytest_command(python, "check", ["-x"], 2)
+    assert check[3:] == ["-n", "2", "--dist", "loadscope", "tests", "-m", "not executes_notebooks", "-x"]
+    assert course.pytest_command(python, "test", ["-n", "0"], 1) == ["python", "-m", "pytest", "-n", "0"]
 
 
 def test_kernels_import_resnet_utils_from_the_editable_install() -> None:
@@ -187,6 +196,19 @@ def resolve(target: str, python: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+INTEL_MAC = ("x86_64-apple-darwin", "3.11")
+
+
+@pytest.fixture(scope="module")
+def resolutions(registry: None) -> dict[tuple[str, str], subprocess.CompletedProcess[str]]:
+    """requirements.txt resolved for every (uv target, Python) the tests ask about, all at once: each
+    resolution mostly waits for the registry, so they run side by side (one uv process each)."""
+    targets = [(uv_target, python) for uv_target, _ in PLATFORMS.values() for python in PYTHONS] + [INTEL_MAC]
+    with ThreadPoolExecutor(len(targets)) as pool:
+        done = dict(zip(targets, pool.map(lambda target: resolve(*target), targets), strict=True))
+    return done
+
+
 def test_missing_wheel_names_the_package() -> None:
     error = (
         "  x No solution found when resolving dependencies:\n  cause: Because tensorflow-cpu{sys_platform == 'win32'}"
@@ -196,19 +218,21 @@ def test_missing_wheel_names_the_package() -> None:
     assert missing_wheel("error: Couldn't parse requirement\n") == "error: Couldn't parse requirement"
 
 
-@pytest.mark.usefixtures("registry")
 @pytest.mark.parametrize("python", PYTHONS)
 @pytest.mark.parametrize("platform", list(PLATFORMS))
-def test_requirements_resolve_for(platform: str, python: str) -> None:
+def test_requirements_resolve_for(
+    platform: str, python: str, resolutions: dict[tuple[str, str], subprocess.CompletedProcess[str]]
+) -> None:
     target, tensorflow = PLATFORMS[platform]
-    done = resolve(target, python)
+    done = resolutions[target, python]
     assert done.returncode == 0, f"{platform}, Python {python}: {missing_wheel(done.stderr)}\n{done.stderr}"
     version = course.pinned_tensorflow().removeprefix("tensorflow==")
     assert re.search(rf"^{tensorflow}=={re.escape(version)}$", done.stdout, re.MULTILINE), done.stdout
 
 
-@pytest.mark.usefixtures("registry")
-def test_intel_macs_are_unsupported_as_the_readme_says() -> None:
-    done = resolve("x86_64-apple-darwin", "3.11")
+def test_intel_macs_are_unsupported_as_the_readme_says(
+    resolutions: dict[tuple[str, str], subprocess.CompletedProcess[str]],
+) -> None:
+    done = resolutions[INTEL_MAC]
     assert done.returncode != 0
     assert missing_wheel(done.stderr) == "tensorflow has no wheel with a matching platform tag", done.stderr

@@ -38,6 +38,7 @@ ASSIGNMENTS = [
     "05_multi_worker",
 ]
 WRONG = "02_residual_blocks"
+pytestmark = pytest.mark.executes_notebooks  # `make check` leaves the round trip to `make test`
 
 if importlib.util.find_spec("nbgrader") is None:
     reason = "nbgrader is not installed: `make test` installs requirements-teacher.txt, or pip install -r it"

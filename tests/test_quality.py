@@ -166,6 +166,7 @@ def test_keras_download_fails_loudly() -> None:
     assert "offline guard" in result.stdout, result.stdout + result.stderr[-2000:]
 
 
+@pytest.mark.executes_notebooks
 def test_a_fast_notebook_reexecutes_identically(tmp_path: Path) -> None:
     """Reproducibility: execute notebook 02 afresh, then nbval that copy: every compared output repeats."""
     copy = tmp_path / "02_residual_blocks.ipynb"

@@ -59,6 +59,7 @@ def test_pasting_the_solutions_back_gives_the_solution_notebook(solution: Path) 
     assert [c.cell_type for c in student.cells] == [c.cell_type for c in original.cells]
 
 
+@pytest.mark.executes_notebooks
 @pytest.mark.parametrize("solution", CODED, ids=lambda p: p.name)
 def test_student_notebook_runs_to_its_first_stub(solution: Path) -> None:
     nb = nbformat.read(REPO / "student" / solution.name, as_version=4)

@@ -5,6 +5,10 @@
         notebook's folder, on the synthetic set) and store them clean. Run it
         after changing a notebook or the helpers it imports, then commit the
         outputs. Refuses while datasets/ holds the Sign Language Digits cache.
+        Several notebooks run side by side, one process per core, each with
+        its share of TensorFlow's threads, the longest first, as under
+        `make test` (tools/parallel.py; lesson 04 after lesson 03, whose
+        saved model it reads, in one process).
     python tools/notebooks.py clean [NOTEBOOK ...]
         Strip editor noise (execution timings, widget state, kernel-specific
         metadata, trailing whitespace, progress-bar redraws) without
@@ -37,14 +41,18 @@ course's virtual environment.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
+import parallel  # tools/parallel.py
 from nbclient import NotebookClient
 
 from resnet_course.digits import DIGITS_CACHE
@@ -258,6 +266,28 @@ def execute(path: Path, timeout: int = 1800) -> float:
     return seconds
 
 
+def _execute_in_order(paths: list[Path], env: dict[str, str]) -> list[tuple[Path, float]]:
+    """Execute ``paths`` one after the other in this process, with ``env`` set; each with its seconds."""
+    os.environ.update(env)
+    return [(path, execute(path)) for path in paths]
+
+
+def execute_side_by_side(paths: list[Path], available: int) -> Iterator[tuple[Path, float]]:
+    """Execute ``paths`` in processes side by side on ``available`` cores (tools/parallel.py): a notebook
+    and those that read what it writes in one process, in order; the longest first. Yields each notebook
+    with its seconds as it finishes."""
+    chains: dict[str, list[Path]] = {}
+    for path in sorted(paths):
+        name = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
+        chains.setdefault(parallel.chain(name), []).append(path)
+    processes = parallel.workers(min(available, len(chains)))
+    env = parallel.thread_env(processes, available) if processes > 1 else {}
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_execute_in_order, chains[unit], env) for unit in parallel.ordered(chains)]
+        for future in as_completed(futures):
+            yield from future.result()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["execute", "clean", "check", "colab", "student"])
@@ -290,12 +320,14 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+        start = time.perf_counter()
+        for path, seconds in execute_side_by_side(paths, parallel.cores()):
+            print(f"{path}: executed in {seconds:.0f} s", flush=True)
+        print(f"{len(paths)} notebooks in {time.perf_counter() - start:.0f} s", flush=True)
+        return 0
     for path in paths:
-        if args.command == "execute":
-            print(f"{path}: executed in {execute(path):.0f} s", flush=True)
-        else:
-            nbformat.write(clean(nbformat.read(path, as_version=4)), path)
-            print(f"{path}: cleaned")
+        nbformat.write(clean(nbformat.read(path, as_version=4)), path)
+        print(f"{path}: cleaned")
     return 0
 
 

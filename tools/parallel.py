@@ -1,0 +1,91 @@
+"""How the course's checks share the cores: `make test`, `make check` and `make execute`.
+
+Standard library only: course.py imports it before anything is installed.
+
+- ``workers(cores)``: how many processes run at once (pytest-xdist workers, or notebooks
+  executed side by side), one per core, at most ``MAX_WORKERS``.
+- ``thread_env(workers, cores)``: the TensorFlow threads of each process (its share of the
+  cores), as the environment variables TensorFlow reads when it starts; kernels, nbgrader
+  and the tests' subprocesses inherit them. Two processes of two threads each on two cores
+  fight over them; one thread each keeps both cores busy.
+- ``unit(nodeid)``: the unit of work one pytest worker runs from start to end, in order: a
+  test file, or a notebook with all its cells (one kernel).
+- ``READS``: a notebook that reads a file another notebook writes. Under pytest both start
+  at once on two workers; the reader waits at its first cell that names the file until the
+  writer has finished (the root conftest.py), and ``ordered`` puts the writer first so that
+  it never waits behind the reader. ``make execute`` runs the two one after the other in
+  one process instead (``chain``).
+- ``ordered(units)``: the longest units first (``SECONDS``, measured), so that no long
+  notebook starts last while the other worker is idle.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+MAX_WORKERS = 4
+# reader -> (writer, the file's name): lesson 04 compares the ResNet-50 that lesson 03 saved next to it.
+READS = {"notebooks/04_beyond_resnet50.ipynb": ("notebooks/03_resnet50_signs.ipynb", "resnet50_signs.keras")}
+# Seconds per group under `make test` with 2 workers on the 2-core AMD EPYC (family 25, model 17) of
+# CONTRIBUTING.md's table; only their order matters. A group not listed here counts as NEW_NOTEBOOK
+# seconds when it is a notebook (a new lesson is as long as a long one until it is measured), else 0.
+SECONDS = {
+    "notebooks/04_beyond_resnet50.ipynb": 650,
+    "notebooks/03_resnet50_signs.ipynb": 550,
+    "tests/test_nbgrader.py": 300,
+    "notebooks/01_degradation_problem.ipynb": 250,
+    "notebooks/05_multi_worker.ipynb": 200,
+    "notebooks/00_setup_and_data.ipynb": 100,
+    "notebooks/02_residual_blocks.ipynb": 30,
+    "tests/test_student.py": 60,
+    "tests/test_quality.py": 60,
+    "tests/test_install.py": 50,
+    "tests/test_cluster.py": 40,
+}
+NEW_NOTEBOOK = 600
+
+
+def cores() -> int:
+    """The cores this process may run on (the affinity mask where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def workers(available: int) -> int:
+    """Processes to run side by side on ``available`` cores: one per core, at most MAX_WORKERS."""
+    return max(1, min(available, MAX_WORKERS))
+
+
+def thread_env(processes: int, available: int) -> dict[str, str]:
+    """TensorFlow's thread counts for each of ``processes`` processes sharing ``available`` cores."""
+    threads = str(max(1, available // max(1, processes)))
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
+
+
+def unit(nodeid: str) -> str:
+    """The work unit of a pytest node id ('tests/test_data.py::test_x', 'notebooks/x.ipynb::Cell 3'): its file."""
+    return nodeid.split("::", 1)[0]
+
+
+def chain(notebook: str) -> str:
+    """The notebook whose process executes ``notebook`` under `make execute`: the one it reads from, or itself."""
+    return READS[notebook][0] if notebook in READS else notebook
+
+
+def seconds(unit: str) -> float:
+    """The expected seconds of a work unit (for the order only); a writer counts as long as its readers."""
+    own = SECONDS.get(unit, NEW_NOTEBOOK if unit.endswith(".ipynb") else 0)
+    return max([own] + [seconds(reader) for reader, (writer, _) in READS.items() if writer == unit])
+
+
+def ordered(units: Iterable[str]) -> list[str]:
+    """``units`` without repeats, longest first, a writer before its readers; equally long ones keep their order."""
+    unique = list(dict.fromkeys(units))
+    ranked = sorted(unique, key=lambda unit: -seconds(unit))
+    for reader, (writer, _) in READS.items():
+        if reader in ranked and writer in ranked and ranked.index(writer) > ranked.index(reader):
+            ranked.remove(writer)
+            ranked.insert(ranked.index(reader), writer)
+    return ranked
