@@ -133,9 +133,9 @@ def test_make_only_calls_course_py() -> None:
 
 def test_make_test_uses_every_core_and_make_check_leaves_out_the_notebooks() -> None:
     python = Path("python")
-    assert course.pytest_command(python, "test", [], 2) == ["python", "-m", "pytest", "-n", "2", "--dist", "loadscope"]
+    assert course.pytest_command(python, "test", [], 2) == ["python", "-m", "pytest", "-n", "3", "--dist", "loadscope"]
     check = course.pytest_command(python, "check", ["-x"], 2)
-    assert check[3:] == ["-n", "2", "--dist", "loadscope", "tests", "-m", "not executes_notebooks", "-x"]
+    assert check[3:] == ["-n", "3", "--dist", "loadscope", "tests", "-m", "not executes_notebooks", "-x"]
     assert course.pytest_command(python, "test", ["-n", "0"], 1) == ["python", "-m", "pytest", "-n", "0"]
 
 
@@ -179,9 +179,11 @@ def test_fresh_venv_without_make(tmp_path: Path) -> None:
 
 
 def missing_wheel(uv_error: str) -> str:
-    """The package uv's resolver names as having no wheel for the target, or uv's first error line."""
+    """The package uv's resolver names as having no wheel for the target, or uv's first error line.
+    uv wraps its message to the terminal's width (narrower in a pytest-xdist worker): read it unwrapped."""
     match = re.search(
-        r"Because (\S+?)(?:\{[^}]*\})?==\S+ has no wheels with a matching (Python ABI|platform) tag", uv_error
+        r"Because (\S+?)(?:\{[^}]*\})?==\S+ has no wheels with a matching (Python ABI|platform) tag",
+        re.sub(r"\s+", " ", uv_error),
     )
     if match:
         return f"{match.group(1)} has no wheel with a matching {match.group(2)} tag"
@@ -216,6 +218,11 @@ def test_missing_wheel_names_the_package() -> None:
     )
     assert missing_wheel(error) == "tensorflow-cpu has no wheel with a matching Python ABI tag"
     assert missing_wheel("error: Couldn't parse requirement\n") == "error: Couldn't parse requirement"
+    wrapped = (
+        "  cause: Because tensorflow{(platform_machine != 'x86_64' and sys_platform ==\n         'linux') or "
+        "sys_platform == 'darwin'}==2.21.0 has no wheels with a\n         matching platform tag (e.g., `x86_64`)"
+    )
+    assert missing_wheel(wrapped) == "tensorflow has no wheel with a matching platform tag"
 
 
 @pytest.mark.parametrize("python", PYTHONS)

@@ -16,12 +16,12 @@ sys.path.insert(0, str(REPO / "tools"))
 import parallel  # noqa: E402  (tools/parallel.py)
 
 
-@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 2), (3, 3), (16, parallel.MAX_WORKERS)])
-def test_one_worker_per_core_up_to_the_maximum(cores: int, expected: int) -> None:
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 3), (3, 4), (16, parallel.MAX_WORKERS)])
+def test_one_worker_more_than_the_cores_up_to_the_maximum(cores: int, expected: int) -> None:
     assert parallel.workers(cores) == expected
 
 
-@pytest.mark.parametrize(("processes", "cores", "threads"), [(2, 2, "1"), (1, 2, "2"), (4, 16, "4"), (3, 2, "1")])
+@pytest.mark.parametrize(("processes", "cores", "threads"), [(3, 2, "1"), (1, 2, "2"), (4, 16, "4"), (2, 2, "1")])
 def test_each_process_gets_its_share_of_the_cores(processes: int, cores: int, threads: str) -> None:
     expected = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
     assert parallel.thread_env(processes, cores) == expected
@@ -50,9 +50,10 @@ def test_a_writer_comes_before_its_reader_even_when_it_is_shorter(monkeypatch: p
 def test_the_longest_units_come_first_and_a_new_notebook_counts_as_long() -> None:
     units = ["tests/test_data.py", "notebooks/00_setup_and_data.ipynb", "notebooks/07_new.ipynb"]
     units += ["tests/test_blocks.py", "notebooks/03_resnet50_signs.ipynb", "tests/test_data.py"]
+    assert parallel.seconds("notebooks/07_new.ipynb") == parallel.NEW_NOTEBOOK
     assert parallel.ordered(units) == [
-        "notebooks/03_resnet50_signs.ipynb",
         "notebooks/07_new.ipynb",
+        "notebooks/03_resnet50_signs.ipynb",
         "notebooks/00_setup_and_data.ipynb",
         "tests/test_data.py",
         "tests/test_blocks.py",

@@ -280,7 +280,7 @@ def execute_side_by_side(paths: list[Path], available: int) -> Iterator[tuple[Pa
     for path in sorted(paths):
         name = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
         chains.setdefault(parallel.chain(name), []).append(path)
-    processes = parallel.workers(min(available, len(chains)))
+    processes = max(1, min(available, len(chains)))  # one per core: executing a notebook hardly waits
     env = parallel.thread_env(processes, available) if processes > 1 else {}
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_execute_in_order, chains[unit], env) for unit in parallel.ordered(chains)]

@@ -2,8 +2,9 @@
 
 Standard library only: course.py imports it before anything is installed.
 
-- ``workers(cores)``: how many processes run at once (pytest-xdist workers, or notebooks
-  executed side by side), one per core, at most ``MAX_WORKERS``.
+- ``workers(cores)``: how many pytest-xdist workers run at once: one more than the cores
+  (measured: with one per core, waits left a core idle), at most ``MAX_WORKERS``.
+  ``make execute`` runs one notebook process per core.
 - ``thread_env(workers, cores)``: the TensorFlow threads of each process (its share of the
   cores), as the environment variables TensorFlow reads when it starts; kernels, nbgrader
   and the tests' subprocesses inherit them. Two processes of two threads each on two cores
@@ -27,21 +28,23 @@ from collections.abc import Iterable
 MAX_WORKERS = 4
 # reader -> (writer, the file's name): lesson 04 compares the ResNet-50 that lesson 03 saved next to it.
 READS = {"notebooks/04_beyond_resnet50.ipynb": ("notebooks/03_resnet50_signs.ipynb", "resnet50_signs.keras")}
-# Seconds per group under `make test` with 2 workers on the 2-core AMD EPYC (family 25, model 17) of
-# CONTRIBUTING.md's table; only their order matters. A group not listed here counts as NEW_NOTEBOOK
-# seconds when it is a notebook (a new lesson is as long as a long one until it is measured), else 0.
+# Seconds per work unit under `make test` with 2 workers on a 2-core AMD EPYC (family 25, model 17), from a
+# clean clone of f09eb3d; only their order matters. A unit not listed here counts as NEW_NOTEBOOK seconds when
+# it is a notebook (a new lesson is as long as a long one until it is measured), else 0.
 SECONDS = {
-    "notebooks/04_beyond_resnet50.ipynb": 650,
-    "notebooks/03_resnet50_signs.ipynb": 550,
-    "tests/test_nbgrader.py": 300,
-    "notebooks/01_degradation_problem.ipynb": 250,
-    "notebooks/05_multi_worker.ipynb": 200,
-    "notebooks/00_setup_and_data.ipynb": 100,
-    "notebooks/02_residual_blocks.ipynb": 30,
-    "tests/test_student.py": 60,
-    "tests/test_quality.py": 60,
-    "tests/test_install.py": 50,
-    "tests/test_cluster.py": 40,
+    "notebooks/04_beyond_resnet50.ipynb": 586,
+    "notebooks/03_resnet50_signs.ipynb": 497,
+    "notebooks/01_degradation_problem.ipynb": 311,
+    "notebooks/05_multi_worker.ipynb": 217,
+    "tests/test_nbgrader.py": 145,
+    "tests/test_install.py": 91,
+    "notebooks/00_setup_and_data.ipynb": 79,
+    "tests/test_quality.py": 35,
+    "tests/test_student.py": 31,
+    "tests/test_grading_resnet50.py": 26,
+    "tests/test_training.py": 21,
+    "tests/test_resume.py": 16,
+    "notebooks/02_residual_blocks.ipynb": 6,
 }
 NEW_NOTEBOOK = 600
 
@@ -54,8 +57,10 @@ def cores() -> int:
 
 
 def workers(available: int) -> int:
-    """Processes to run side by side on ``available`` cores: one per core, at most MAX_WORKERS."""
-    return max(1, min(available, MAX_WORKERS))
+    """pytest-xdist workers on ``available`` cores: one more than the cores, so that while one waits (for the
+    package registry, a kernel or a worker process to start, lesson 05's time-outs) the cores stay busy;
+    at most MAX_WORKERS, and one on one core."""
+    return 1 if available <= 1 else min(available + 1, MAX_WORKERS)
 
 
 def thread_env(processes: int, available: int) -> dict[str, str]:
