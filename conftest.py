@@ -8,9 +8,10 @@ every one of them loads the synthetic SIGNS set.
 `make test` runs the tests on every core with pytest-xdist (course.py passes
 `-n` and `--dist loadscope`; tools/parallel.py says how the work is shared):
 each worker runs whole test files and whole notebooks (one kernel each, in
-order), the longest first, with lesson 04 after lesson 03 on the same worker,
-and TensorFlow in each worker, its kernels and subprocesses uses that worker's
-share of the cores.
+order), the longest first; lesson 04 starts beside lesson 03 and waits for
+the model 03 saves at the cell that reads it (parallel.READS). TensorFlow in
+each worker, its kernels and subprocesses uses that worker's share of the
+cores.
 """
 
 from __future__ import annotations
@@ -86,11 +87,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.testrunuid = _RUN
 
 
-def _finished(config: pytest.Config, unit: str) -> Path:
-    """The file that says ``unit`` has run to its end in this session (shared by its workers)."""
+def _session_folder(config: pytest.Config) -> Path:
+    """A folder of this session's, the same in every one of its processes (for _finished)."""
     workerinput = getattr(config, "workerinput", None)
     run = workerinput["testrunuid"] if workerinput else getattr(config.option, "testrunuid", None) or _RUN
-    return Path(tempfile.gettempdir()) / f"resnet-course-{run}" / (unit.replace("/", "_") + ".finished")
+    return Path(tempfile.gettempdir()) / f"resnet-course-{run}"
+
+
+def _finished(config: pytest.Config, unit: str) -> Path:
+    """The file that says ``unit`` has run to its end in this session (shared by its workers)."""
+    return _session_folder(config) / (unit.replace("/", "_") + ".finished")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -111,15 +117,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     """After a writer's last test (parallel.READS), say that it has finished."""
     unit = parallel.unit(item.nodeid)
-    writers = {writer for writer, _ in parallel.READS.values()}
-    if unit in writers and (nextitem is None or parallel.unit(nextitem.nodeid) != unit):
+    if unit in parallel.WRITERS and (nextitem is None or parallel.unit(nextitem.nodeid) != unit):
         finished = _finished(item.config, unit)
         finished.parent.mkdir(exist_ok=True)
         finished.touch()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller (or the only process) removes the session's files of _finished."""
+    """The controller (or the only process) removes the session's folder."""
     if not hasattr(session.config, "workerinput"):
-        folder = _finished(session.config, "x").parent
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(_session_folder(session.config), ignore_errors=True)

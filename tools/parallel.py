@@ -1,6 +1,6 @@
 """How the course's checks share the cores: `make test`, `make check` and `make execute`.
 
-Standard library only: course.py imports it before anything is installed.
+Standard library only: course.py imports it (for `test` and `check`) with nothing but the standard library.
 
 - ``workers(cores)``: how many pytest-xdist workers run at once: one more than the cores
   (measured: with one per core, waits left a core idle), at most ``MAX_WORKERS``.
@@ -28,6 +28,7 @@ from collections.abc import Iterable
 MAX_WORKERS = 4
 # reader -> (writer, the file's name): lesson 04 compares the ResNet-50 that lesson 03 saved next to it.
 READS = {"notebooks/04_beyond_resnet50.ipynb": ("notebooks/03_resnet50_signs.ipynb", "resnet50_signs.keras")}
+WRITERS = {writer for writer, _ in READS.values()}
 # Seconds per work unit under `make test` with 2 workers on a 2-core AMD EPYC (family 25, model 17), from a
 # clean clone of f09eb3d; only their order matters. A unit not listed here counts as NEW_NOTEBOOK seconds when
 # it is a notebook (a new lesson is as long as a long one until it is measured), else 0.
