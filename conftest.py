@@ -36,9 +36,9 @@ GUARD_DIR = Path(__file__).resolve().parent / "tests" / "offline"
 
 os.environ["COURSE_OFFLINE"] = "1"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-# The notebooks' committed outputs are those of the synthetic set: the tests use it even when
-# real photos are in datasets/ or SIGNS_SOURCE is set (tools/run_on_source.py runs the others).
-os.environ["SIGNS_SOURCE"] = "synthetic"
+# The notebooks' committed outputs are those of the shipped photos: the tests use them even when the
+# original course's files are in datasets/ or SIGNS_SOURCE is set (tools/run_on_source.py runs the others).
+os.environ["SIGNS_SOURCE"] = "digits"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")]))
 
 # The test process itself: load the guard module (it installs itself, as COURSE_OFFLINE is set).
@@ -55,6 +55,7 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
 # its comparison): as long as nbval gives one cell.
 WAIT_SECONDS = 2000
 _RUN = uuid.uuid4().hex  # this session, when pytest runs in one process
+_BEFORE = pytest.StashKey[set[str]]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -81,10 +82,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return CourseScheduling(config, log)
 
 
+LESSON_FOLDERS = ("notebooks", "student")
+
+
+def _next_to_the_lessons() -> set[str]:
+    """What notebooks/ and student/ hold (their entries, e.g. "notebooks/backup"), besides the lessons."""
+    root = Path(__file__).resolve().parent
+    return {
+        f"{folder}/{p.name}" for folder in LESSON_FOLDERS for p in (root / folder).iterdir() if p.suffix != ".ipynb"
+    }
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """One id for this session in every process: pytest-xdist hands it to the workers as testrunuid."""
-    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
-        config.option.testrunuid = _RUN
+    """One id for this session in every process: pytest-xdist hands it to the workers as testrunuid.
+    The controller notes what lies next to the lessons, for pytest_sessionfinish."""
+    if not hasattr(config, "workerinput"):
+        config.stash[_BEFORE] = _next_to_the_lessons()
+        if getattr(config.option, "testrunuid", "") is None:
+            config.option.testrunuid = _RUN
 
 
 def _session_folder(config: pytest.Config) -> Path:
@@ -124,6 +139,16 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller (or the only process) removes the session's folder."""
-    if not hasattr(session.config, "workerinput"):
-        shutil.rmtree(_session_folder(session.config), ignore_errors=True)
+    """The controller (or the only process) removes the session's folder, and fails the run when a lesson
+    wrote a file next to the lessons: what they make belongs in outputs/ (resnet_course.environment.output_path)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    shutil.rmtree(_session_folder(session.config), ignore_errors=True)
+    before: set[str] = session.config.stash.get(_BEFORE, set())
+    new = sorted(_next_to_the_lessons() - before)
+    if new:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"written next to the lessons during this run (it belongs in outputs/, see output_path): {new}"
+        if reporter is not None:
+            reporter.write_line(f"FAILED: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -24,6 +24,7 @@ BATCH_SIZE                 constants    - (03's recipe; benchmark)
 RECIPE_EPOCHS              constants    03, 04 (and the benchmark)
 VALIDATION_FRACTION        constants    - (stratified_split's default)
 DATASETS_DIR               constants    - (load_dataset's default)
+OUTPUTS_DIR                constants    - (output_path)
 IMAGE_SHAPE                constants    - (every model's input)
 NUM_CLASSES                constants    - (every model's output)
 generate_signs             synthetic    - (load_dataset; tests)
@@ -79,6 +80,7 @@ environment_report         environment  00
 lesson_minutes             environment  00
 machine_speed              environment  00
 has_graphviz               environment  - (environment_report, show_diagram)
+output_path                environment  03, 04 (and show_diagram: 02, 03)
 LaunchError                cluster      05
 TRAIN_SCRIPT               cluster      05
 free_ports                 cluster      05
@@ -105,6 +107,7 @@ from resnet_course.constants import (  # noqa: E402
     DATASETS_DIR,
     IMAGE_SHAPE,
     NUM_CLASSES,
+    OUTPUTS_DIR,
     RECIPE_EPOCHS,
     VALIDATION_FRACTION,
 )
@@ -122,6 +125,7 @@ from resnet_course.environment import (  # noqa: E402
     has_graphviz,
     lesson_minutes,
     machine_speed,
+    output_path,
 )
 from resnet_course.evaluation import (  # noqa: E402
     ImageError,
@@ -185,6 +189,7 @@ __all__ = [
     "DATASETS_DIR",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
+    "OUTPUTS_DIR",
     "RECIPE_EPOCHS",
     "RESNET50_STAGES",
     "TRAIN_SCRIPT",
@@ -224,6 +229,7 @@ __all__ = [
     "load_dataset",
     "load_image",
     "machine_speed",
+    "output_path",
     "plot_cluster",
     "plot_confusion",
     "plot_examples",

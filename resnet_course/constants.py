@@ -10,6 +10,8 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parents[1]
 # Generated data and the learner's own data files (git-ignored).
 DATASETS_DIR = REPO_DIR / "datasets"
+# What the lessons write: saved models, diagrams, BackupAndRestore folders, test images (git-ignored).
+OUTPUTS_DIR = REPO_DIR / "outputs"
 # SIGNS images: 64x64 RGB, hands showing 0 to 5 fingers.
 IMAGE_SHAPE = (64, 64, 3)
 NUM_CLASSES = 6

@@ -4,7 +4,8 @@ Lessons: 00 (``load_dataset``, ``convert_to_one_hot``), 01 (``downsample``),
 03 and 04 (``preprocess``); every lesson loads its data here. The sources:
 the synthetic set (``resnet_course/synthetic.py``), the original course's
 files and the Sign Language Digits photos (``resnet_course/digits.py``), the
-last two read by ``resnet_course/signs_format.py``.
+last two read by ``resnet_course/signs_format.py``. The photos are shipped
+in ``datasets/sign-language-digits/`` and are the default.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from resnet_course import digits
 from resnet_course.constants import DATASETS_DIR, NUM_CLASSES, VALIDATION_FRACTION
-from resnet_course.digits import DIGITS_CACHE, DIGITS_REPOSITORY, prepare_digits
 from resnet_course.signs_format import TEST_FILE, TRAIN_FILE, DatasetError, read_signs_file
 from resnet_course.synthetic import generate_signs
 
@@ -157,23 +158,22 @@ def default_source(data_dir: str | os.PathLike[str] | None = None) -> str:
     """``load_dataset``'s source when none is given.
 
     The environment variable ``SIGNS_SOURCE`` when set, else ``"signs"`` when
-    an original file is in ``data_dir``, else ``"synthetic"``.
+    an original file is in ``data_dir``, else ``"digits"``: the photos shipped
+    with the course.
     """
     directory = _folder(data_dir)
     chosen = os.environ.get("SIGNS_SOURCE", "").strip()  # cmd's `set X=y && ...` keeps a trailing space
     if chosen:
         return chosen
-    return "signs" if (directory / TRAIN_FILE).exists() or (directory / TEST_FILE).exists() else "synthetic"
+    return "signs" if (directory / TRAIN_FILE).exists() or (directory / TEST_FILE).exists() else "digits"
 
 
 def available_sources(data_dir: str | os.PathLike[str] | None = None) -> list[str]:
-    """The sources ``load_dataset`` can use without a download: synthetic, and the others once in ``data_dir``."""
+    """The sources ``load_dataset`` can use: the shipped photos and the drawn hands, and the original
+    course's files once both are in ``data_dir``."""
     directory = _folder(data_dir)
-    present = {
-        "signs": all((directory / name).exists() for name in (TRAIN_FILE, TEST_FILE)),
-        "digits": (directory / DIGITS_CACHE).is_dir(),
-    }
-    return ["synthetic", *(source for source, there in present.items() if there)]
+    signs = all((directory / name).exists() for name in (TRAIN_FILE, TEST_FILE))
+    return ["digits", "synthetic", *(["signs"] if signs else [])]
 
 
 def load_dataset(
@@ -181,22 +181,22 @@ def load_dataset(
     verbose: bool = True,
     *,
     source: str | None = None,
-    archive: str | os.PathLike[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Load SIGNS-format data with the original course's signature and return values.
 
     ``source`` picks the data (default: ``default_source(data_dir)``):
 
+    - ``"digits"`` (the default): real photos of hands showing 0-5 from the
+      Sign Language Digits data set (Apache-2.0), shipped with the course in
+      ``datasets/sign-language-digits/``. The first call checks every photo
+      and caches 64x64 versions in ``data_dir``; 1033 training and 204 test
+      images (34 per digit, see ``resnet_course/digits.py``). Later calls
+      read only the cache.
     - ``"synthetic"``: the course's own drawn hands, generated on first use
       and cached in ``data_dir``; 1080 training and 120 test images.
     - ``"signs"``: the original course's photos, ``train_signs.h5`` and
-      ``test_signs.h5`` in ``data_dir`` (only read); 1080 and 120.
-    - ``"digits"``: real photos of hands showing 0-5 from the Sign Language
-      Digits data set (Apache-2.0). The first call downloads GitHub's zip of
-      it, or reads ``archive`` (that zip or its extracted folder, never
-      changed), checks every photo, and caches 64x64 versions in
-      ``data_dir``; 1033 training and 204 test images (34 per digit, see
-      ``resnet_course/digits.py``). Later calls read only the cache.
+      ``test_signs.h5`` in ``data_dir`` (only read); 1080 and 120. The
+      default when one of them is there.
 
     ``data_dir`` defaults to the repository's ``datasets/``. Prints which
     source it used when ``verbose``.
@@ -209,17 +209,14 @@ def load_dataset(
     Raises:
         DatasetError: an unknown source; only one of the two original files
             is present, or one is unreadable, lacks a dataset, or has the
-            wrong shape, dtype or labels; the digits cannot be downloaded, or
-            their archive is unreadable, of another data set, or differs from
-            the published photos. The message names the file, the expected
-            and the found.
+            wrong shape, dtype or labels; the shipped photos are missing or
+            differ from the published ones. The message names the file, the
+            expected and the found.
     """
     directory = _folder(data_dir)
     source = source if source is not None else default_source(directory)
     if source not in SOURCES:
         raise DatasetError(f"unknown SIGNS source {source!r}: expected one of {', '.join(map(repr, SOURCES))}")
-    if archive is not None and source != "digits":
-        raise DatasetError(f"archive= is for source='digits' only, found source={source!r}")
     if source == "synthetic":
         x_train, y_train, x_test, y_test = _synthetic_dataset(directory)
         classes = np.arange(NUM_CLASSES, dtype=np.int64)
@@ -229,9 +226,10 @@ def load_dataset(
             folder, described = directory, f"the original SIGNS files {TRAIN_FILE} and {TEST_FILE}"
             _require_both(folder, f"the original SIGNS data needs both {TRAIN_FILE} and {TEST_FILE} in {folder}")
         else:
-            folder, described = directory / DIGITS_CACHE, f"the Sign Language Digits photos 0-5 ({DIGITS_REPOSITORY})"
+            folder = directory / digits.DIGITS_CACHE
+            described = f"the Sign Language Digits photos 0-5 ({digits.DIGITS_REPOSITORY})"
             if not folder.exists():
-                prepare_digits(folder, Path(archive) if archive is not None else None)
+                digits.prepare_digits(folder)
             _require_both(folder, f"delete the folder {folder} to prepare the digits again")
         x_train, y_train, _ = read_signs_file(folder / TRAIN_FILE, "train")
         x_test, y_test, classes = read_signs_file(folder / TEST_FILE, "test")

@@ -1,7 +1,7 @@
-"""The learner's environment: versions, devices and Graphviz, for the setup cells.
+"""The learner's environment: versions, devices, Graphviz, and where the lessons write their files.
 
 Lessons: 00 (``environment_report``, ``machine_speed``, ``lesson_minutes``), 02-03 (``has_graphviz``,
-through ``show_diagram``).
+through ``show_diagram``), 02-04 (``output_path``).
 """
 
 from __future__ import annotations
@@ -9,14 +9,25 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from resnet_course.constants import BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
+from resnet_course.constants import BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES, OUTPUTS_DIR
 from resnet_course.models import ResNet50
 from resnet_course.training import compile_recipe, training_speed
+
+
+def output_path(name: str) -> Path:
+    """``outputs/<name>`` in the course folder, where the lessons write what they make (a saved model, a
+    diagram, a backup, test images), so that ``notebooks/`` holds the lessons only. The folder above it is
+    created when missing; ``outputs/`` is ignored by git, and deleting it loses only what the lessons
+    make again."""
+    path = OUTPUTS_DIR / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def has_graphviz() -> bool:

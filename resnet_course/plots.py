@@ -15,14 +15,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from resnet_course.environment import has_graphviz
+from resnet_course.environment import has_graphviz, output_path
 
 
 def plot_examples(
     X: np.ndarray,
     Y: np.ndarray,
     per_class: int = 8,
-    title: str = "SIGNS: the first images of each class (label = raised fingers)",
+    title: str = "SIGNS: the first images of each class (label = the digit the hand shows)",
 ) -> Figure:
     """A grid with the first ``per_class`` images of each class, one row per class.
 
@@ -105,7 +105,7 @@ def plot_prediction(image: np.ndarray, probs: np.ndarray) -> Figure:
     right.bar(
         range(len(probs)), probs, color=["tab:orange" if i == probs.argmax() else "tab:blue" for i in range(len(probs))]
     )
-    right.set_xlabel("class (raised fingers)")
+    right.set_xlabel("class (the digit shown)")
     right.set_ylabel("probability")
     right.set_ylim(0, 1)
     right.set_xticks(range(len(probs)))
@@ -129,23 +129,29 @@ def plot_grad_cam(images: np.ndarray, cams: np.ndarray, titles: list[str]) -> Fi
     return fig
 
 
-def show_diagram(model: keras.Model, path: str | os.PathLike[str], embed: bool = True) -> object | None:
-    """``keras.utils.plot_model`` of ``model`` with shapes, written to ``path``.
+def show_diagram(model: keras.Model, filename: str, embed: bool = True) -> object | None:
+    """``keras.utils.plot_model`` of ``model`` with shapes, written to ``outputs/<filename>``.
 
     Returns the image to display (``embed=True``), or a Markdown image that
-    links to the file (``embed=False``: for big models, so that the notebook
-    does not carry a megabyte of PNG). Prints a one-line note and returns None
-    when Graphviz's ``dot`` program is missing (the lesson goes on without it).
+    links to the file, relative to the working folder (``embed=False``: for
+    big models, so that the notebook does not carry a megabyte of PNG).
+    Prints a one-line note and returns None when Graphviz's ``dot`` program
+    is missing (the lesson goes on without it).
     """
     if not has_graphviz():
         print("(diagram skipped: Graphviz's `dot` program is not installed; see the README's FAQ)")
         return None
+    path = output_path(filename)
     image = keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=64)
     if embed:
         return image
     from IPython.display import Markdown
 
-    return Markdown(f"![{model.name}]({Path(path).as_posix()})")
+    try:
+        link = Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # Windows: the course and the working folder on different drives
+        link = path.as_posix()
+    return Markdown(f"![{model.name}]({link})")
 
 
 def plot_cluster(workers: int = 2) -> Figure:

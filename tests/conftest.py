@@ -15,7 +15,7 @@ from resnet_course.data import load_dataset
 def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder holding the generated synthetic cache."""
     directory = tmp_path_factory.mktemp("synthetic")
-    load_dataset(directory, verbose=False)
+    load_dataset(directory, verbose=False, source="synthetic")
     return directory
 
 

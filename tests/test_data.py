@@ -13,19 +13,15 @@ import pytest
 from resnet_course.data import (
     SYNTHETIC_FILE,
     available_sources,
-    convert_to_one_hot,
     default_source,
-    downsample,
     load_dataset,
-    preprocess,
-    stratified_split,
 )
 from resnet_course.signs_format import DatasetError
 
 
 @pytest.fixture(autouse=True)
 def no_source_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests choose the source themselves (the root conftest.py sets SIGNS_SOURCE=synthetic)."""
+    """These tests choose the source themselves (the root conftest.py sets SIGNS_SOURCE=digits)."""
     monkeypatch.delenv("SIGNS_SOURCE", raising=False)
 
 
@@ -45,7 +41,7 @@ def write_signs(path: Path, prefix: str, m: int = 12, override: dict[str, np.nda
 
 
 def test_load_dataset_synthetic_shapes(synthetic_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    x_train, y_train, x_test, y_test, classes = load_dataset(synthetic_dir)
+    x_train, y_train, x_test, y_test, classes = load_dataset(synthetic_dir, source="synthetic")
     assert [a.shape for a in (x_train, y_train, x_test, y_test, classes)] == [
         (1080, 64, 64, 3),
         (1, 1080),
@@ -62,10 +58,10 @@ def test_load_dataset_synthetic_shapes(synthetic_dir: Path, capsys: pytest.Captu
 def test_load_dataset_reuses_cache_and_repairs_damaged_one(synthetic_dir: Path, tmp_path: Path) -> None:
     cache = synthetic_dir / SYNTHETIC_FILE
     assert cache.exists()
-    expected = load_dataset(synthetic_dir, verbose=False)
+    expected = load_dataset(synthetic_dir, verbose=False, source="synthetic")
     broken = tmp_path / SYNTHETIC_FILE
     broken.write_bytes(cache.read_bytes()[:1000])
-    repaired = load_dataset(tmp_path, verbose=False)
+    repaired = load_dataset(tmp_path, verbose=False, source="synthetic")
     for a, b in zip(expected, repaired, strict=True):
         np.testing.assert_array_equal(a, b)
     assert broken.stat().st_size == cache.stat().st_size
@@ -152,14 +148,13 @@ def test_labels_stored_as_row_vector_are_accepted(tmp_path: Path) -> None:
 
 
 def test_default_source_and_available_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert default_source(tmp_path) == "synthetic" and available_sources(tmp_path) == ["synthetic"]
+    # The shipped photos, unless the original course's files are there.
+    assert default_source(tmp_path) == "digits" and available_sources(tmp_path) == ["digits", "synthetic"]
     write_signs(tmp_path / "test_signs.h5", "test")
     assert default_source(tmp_path) == "signs"  # one file is enough to mean it: the error names the other
-    assert available_sources(tmp_path) == ["synthetic"]
+    assert available_sources(tmp_path) == ["digits", "synthetic"]
     write_signs(tmp_path / "train_signs.h5", "train")
-    assert available_sources(tmp_path) == ["synthetic", "signs"]
-    (tmp_path / "sign_language_digits_v1").mkdir()
-    assert available_sources(tmp_path) == ["synthetic", "signs", "digits"]
+    assert available_sources(tmp_path) == ["digits", "synthetic", "signs"]
     monkeypatch.setenv("SIGNS_SOURCE", "synthetic ")  # as Windows cmd's `set SIGNS_SOURCE=synthetic && ...` sets it
     assert default_source(tmp_path) == "synthetic"
 
@@ -191,63 +186,3 @@ def test_unknown_source_lists_the_valid_ones(tmp_path: Path, monkeypatch: pytest
         with pytest.raises(DatasetError, match=message):
             load_dataset(tmp_path)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_archive_only_for_digits(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"archive= is for source='digits' only, found source='synthetic'"):
-        load_dataset(tmp_path, source="synthetic", archive=tmp_path / "x.zip")
-
-
-def test_convert_to_one_hot_matches_original_course() -> None:
-    y = np.array([[1, 2, 3, 0, 2, 1]])
-    expected = np.array(
-        [
-            [0, 0, 0, 1, 0, 0],
-            [1, 0, 0, 0, 0, 1],
-            [0, 1, 0, 0, 1, 0],
-            [0, 0, 1, 0, 0, 0],
-        ]
-    )
-    np.testing.assert_array_equal(convert_to_one_hot(y, 4), expected)
-
-
-def test_convert_to_one_hot_rejects_out_of_range_labels() -> None:
-    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.5, found values from 0 to 6"):
-        convert_to_one_hot(np.array([[0, 6]]), 6)
-
-
-def test_preprocess_scales_to_unit_interval() -> None:
-    x = preprocess(np.array([[0, 128, 255]], dtype=np.uint8))
-    assert x.dtype == np.float32 and np.allclose(x, [[0.0, 128 / 255, 1.0]])
-
-
-def test_downsample_averages_blocks() -> None:
-    images = np.zeros((1, 64, 64, 3), dtype=np.uint8)
-    images[0, :2, :2] = 255
-    small = downsample(images, 32)
-    assert small.shape == (1, 32, 32, 3) and small[0, 0, 0, 0] == 1.0 and small[0, 1, 1, 0] == 0.0
-    with pytest.raises(ValueError, match="found 30"):
-        downsample(images, 30)
-
-
-def test_signs_source_without_the_files(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match=r"found neither train_signs\.h5 nor test_signs\.h5: the original SIGNS"):
-        load_dataset(tmp_path, source="signs")
-
-
-def test_stratified_split_keeps_class_shares_and_is_deterministic() -> None:
-    labels = np.repeat(np.arange(6), [180, 180, 180, 180, 180, 173])
-    train, validation = stratified_split(labels.reshape(1, -1), fraction=0.1, seed=0)
-    assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(len(labels)))
-    assert np.bincount(labels[validation]).tolist() == [18, 18, 18, 18, 18, 17]
-    again, _ = stratified_split(labels, fraction=0.1, seed=0)
-    other, _ = stratified_split(labels, fraction=0.1, seed=1)
-    assert np.array_equal(train, again) and not np.array_equal(train, other)
-
-
-@pytest.mark.parametrize(
-    ("labels", "fraction", "message"), [([0, 0, 1, 1], 1.0, "found 1.0"), ([0, 0, 1], 0.1, "class 1 has 1 image")]
-)
-def test_stratified_split_rejects_what_it_cannot_split(labels: list[int], fraction: float, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        stratified_split(np.array(labels), fraction=fraction)

@@ -91,3 +91,15 @@ def test_machine_speed_times_the_course_resnet50_compiled_with_the_recipe(monkey
         "batch_size": BATCH_SIZE,
         "steps": 4,
     }
+
+
+def test_output_path_is_in_the_ignored_outputs_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from resnet_course.constants import OUTPUTS_DIR, REPO_DIR
+
+    assert OUTPUTS_DIR == REPO_DIR / "outputs"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "outputs/model.keras"], cwd=REPO_DIR, check=False)
+    assert ignored.returncode == 0, "outputs/ must be ignored by git (.gitignore)"
+    monkeypatch.setattr(environment, "OUTPUTS_DIR", tmp_path / "outputs")
+    path = environment.output_path("backup/resnet50_signs")
+    assert path == tmp_path / "outputs" / "backup" / "resnet50_signs"
+    assert path.parent.is_dir() and not path.exists()  # the folder above it is made; the file is the caller's

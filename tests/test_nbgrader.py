@@ -151,7 +151,10 @@ def test_one_wrong_answer_loses_exactly_its_points(course: Path) -> None:
 def test_the_release_has_stubs_and_the_course_files(course: Path) -> None:
     for assignment in ASSIGNMENTS:
         release = course / "release" / assignment
-        assert {"resnet_utils.py", "resnet_course", "images", "scripts"} <= {p.name for p in release.iterdir()}
+        assert {"resnet_utils.py", "resnet_course", "images", "scripts", "datasets"} <= {
+            p.name for p in release.iterdir()
+        }
+        assert len(list((release / "datasets" / "sign-language-digits").glob("[0-5]/*.JPG"))) == 1237
         source = (release / f"{assignment}.ipynb").read_text()
         assert "BEGIN SOLUTION" not in source and "raise NotImplementedError()" in source
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -9,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from resnet_course import environment
 from resnet_course.blocks import identity_block
 from resnet_course.environment import has_graphviz
 from resnet_course.plots import (
@@ -45,7 +47,7 @@ def test_plots_draw_labelled_figures() -> None:
     fig = plot_misclassified(images, np.array([0, 0, 0]), probs)
     assert sum(bool(ax.get_title()) for ax in fig.axes) == 1 and "pred 1 (80%)" in fig.axes[0].get_title()
     fig = plot_prediction(images[0], np.array([0.1, 0.7, 0.2]))
-    assert fig.axes[1].get_xlabel() == "class (raised fingers)"
+    assert fig.axes[1].get_xlabel() == "class (the digit shown)"
     plt.close("all")
 
 
@@ -73,24 +75,33 @@ def test_show_diagram_without_graphviz_prints_a_note(
     x = keras.Input((4, 4, 6))
     model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert show_diagram(model, tmp_path / "block.png") is None
+    assert show_diagram(model, "block.png") is None
     assert "diagram skipped" in capsys.readouterr().out
 
 
-def test_show_diagram_writes_the_file_when_graphviz_is_there(tmp_path: Any) -> None:
+@pytest.fixture
+def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """outputs/ of a course folder in tmp_path, and the working folder its notebooks/, as in a lesson."""
+    monkeypatch.setattr(environment, "OUTPUTS_DIR", tmp_path / "outputs")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    return tmp_path / "outputs"
+
+
+def test_show_diagram_writes_the_file_into_outputs(outputs: Path) -> None:
     if not has_graphviz():
         pytest.skip("Graphviz's dot is not installed here")
     x = keras.Input((4, 4, 6))
     model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"))
-    assert show_diagram(model, tmp_path / "block.png") is not None
-    assert (tmp_path / "block.png").stat().st_size > 0
+    assert show_diagram(model, "block.png") is not None
+    assert (outputs / "block.png").stat().st_size > 0 and list(Path.cwd().iterdir()) == []
 
 
-def test_show_diagram_can_link_instead_of_embedding(tmp_path: Any) -> None:
+def test_show_diagram_can_link_instead_of_embedding(outputs: Path) -> None:
     if not has_graphviz():
         pytest.skip("Graphviz's dot is not installed here")
     x = keras.Input((4, 4, 6))
     model = keras.Model(x, identity_block(x, 3, [2, 4, 6], stage=2, block="a"), name="block")
-    shown = show_diagram(model, tmp_path / "block.png", embed=False)
-    assert shown is not None and shown.data == f"![block]({(tmp_path / 'block.png').as_posix()})"  # type: ignore[attr-defined]
-    assert (tmp_path / "block.png").stat().st_size > 0
+    shown = show_diagram(model, "block.png", embed=False)
+    assert shown is not None and shown.data == "![block](../outputs/block.png)"  # type: ignore[attr-defined]
+    assert (outputs / "block.png").stat().st_size > 0

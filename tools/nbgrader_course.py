@@ -4,8 +4,9 @@
         Write COURSE_DIR/nbgrader_config.py and one assignment per lesson,
         COURSE_DIR/source/NN_topic/, holding the solution notebook and what
         it reads: resnet_utils.py, the resnet_course package, the figures
-        of images/, scripts/ (lesson 05's training script) and, when it
-        exists, the synthetic data cache. COURSE_DIR must be new or empty
+        of images/, scripts/ (lesson 05's training script), the shipped
+        photos (datasets/sign-language-digits/, 12 MB) and, when they exist,
+        the data caches made from them and of the synthetic set. COURSE_DIR must be new or empty
         (nothing in it is overwritten). Then, in COURSE_DIR:
 
             nbgrader generate_assignment 01_degradation_problem   # release/ for the learners
@@ -35,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from resnet_course.data import SYNTHETIC_FILE  # noqa: E402
+from resnet_course.digits import DIGITS_CACHE, PHOTOS_DIR  # noqa: E402
 
 COURSE_ID = "resnet-by-doing"
 SKIP_TAG = "skip-when-grading"
@@ -76,10 +78,13 @@ def layout(course: Path, repo: Path = REPO) -> list[Path]:
         shutil.copy2(repo / "resnet_utils.py", assignment / "resnet_utils.py")
         shutil.copytree(repo / "resnet_course", assignment / "resnet_course", ignore=_ignore_caches)
         shutil.copytree(repo / "scripts", assignment / "scripts", ignore=_ignore_caches)  # TRAIN_SCRIPT (05)
-        cache = repo / "datasets" / SYNTHETIC_FILE  # else the lesson generates it at its first load_dataset
-        if cache.exists():
-            (assignment / "datasets").mkdir()
-            shutil.copy2(cache, assignment / "datasets" / SYNTHETIC_FILE)
+        # The photos every lesson trains on; the caches, when made, spare each kernel their first load_dataset.
+        datasets = assignment / "datasets"
+        shutil.copytree(repo / "datasets" / PHOTOS_DIR.name, datasets / PHOTOS_DIR.name)
+        if (repo / "datasets" / DIGITS_CACHE).is_dir():
+            shutil.copytree(repo / "datasets" / DIGITS_CACHE, datasets / DIGITS_CACHE)
+        if (repo / "datasets" / SYNTHETIC_FILE).exists():
+            shutil.copy2(repo / "datasets" / SYNTHETIC_FILE, datasets / SYNTHETIC_FILE)
         written.append(assignment)
     return written
 

@@ -2,9 +2,9 @@
 
     python tools/notebooks.py execute notebooks/00_setup_and_data.ipynb ...
         Re-execute notebooks in place (as nbval will: kernel started in the
-        notebook's folder, on the synthetic set) and store them clean. Run it
-        after changing a notebook or the helpers it imports, then commit the
-        outputs. Refuses while datasets/ holds the Sign Language Digits cache.
+        notebook's folder, on the shipped photos: SIGNS_SOURCE=digits) and
+        store them clean. Run it after changing a notebook or the helpers it
+        imports, then commit the outputs.
         Several notebooks run side by side, one process per core, each with
         its share of TensorFlow's threads, the longest first, as under
         `make test` (tools/parallel.py; lesson 04 after lesson 03, whose
@@ -54,8 +54,6 @@ from pathlib import Path
 import nbformat
 import parallel  # tools/parallel.py
 from nbclient import NotebookClient
-
-from resnet_course.digits import DIGITS_CACHE
 
 REPO = Path(__file__).resolve().parents[1]
 STUDENT_DIR = REPO / "student"
@@ -311,15 +309,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: Colab cell for {repository()}")
         return 0
     if args.command == "execute":
-        # The stored outputs are the synthetic set's (CI compares them), and never show the photos.
-        os.environ["SIGNS_SOURCE"] = "synthetic"
-        if (REPO / "datasets" / DIGITS_CACHE).exists():
-            print(
-                f"{REPO / 'datasets' / DIGITS_CACHE} exists: move it aside while executing, or notebook 00 "
-                "stores photos of the Sign Language Digits data set, which the course does not redistribute",
-                file=sys.stderr,
-            )
-            return 1
+        # The stored outputs are the shipped photos' (CI compares them under the same SIGNS_SOURCE).
+        os.environ["SIGNS_SOURCE"] = "digits"
         start = time.perf_counter()
         for path, seconds in execute_side_by_side(paths, parallel.cores()):
             print(f"{path}: executed in {seconds:.0f} s", flush=True)

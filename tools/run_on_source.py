@@ -1,16 +1,16 @@
 """Execute the lessons on another SIGNS source and print every assert's verdict.
 
-    .venv/bin/python tools/run_on_source.py digits [--notebooks 00 03] [--out /tmp/course-digits]
+    .venv/bin/python tools/run_on_source.py synthetic [--notebooks 00 03] [--out /tmp/course-synthetic]
 
 Copies the notebooks into a scratch folder (default: a new temporary folder;
 the committed notebooks are never touched), executes them in order with
 ``SIGNS_SOURCE`` set (``synthetic``, ``signs`` or ``digits``), keeps going
 past failing cells, and prints, per notebook, each cell that asserts or
 compares (``assert``, ``np.testing``) with ``ok`` or its error, then the
-key numbers the notebooks print. Exits 1 when any of them failed. Prepare
-the source first, e.g. ``load_dataset(source="digits", archive=...)`` once,
-so that the kernels find its cache (they have no archive to read).
-The executed copies stay in the scratch folder to read.
+key numbers the notebooks print. Exits 1 when any of them failed. The
+committed outputs are those of ``digits`` (the shipped photos); ``synthetic``
+shows every assert on the drawn hands, ``signs`` on the original course's
+files in datasets/. The executed copies stay in the scratch folder to read.
 """
 
 from __future__ import annotations
