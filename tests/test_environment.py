@@ -103,3 +103,11 @@ def test_output_path_is_in_the_ignored_outputs_folder(monkeypatch: pytest.Monkey
     path = environment.output_path("backup/resnet50_signs")
     assert path == tmp_path / "outputs" / "backup" / "resnet50_signs"
     assert path.parent.is_dir() and not path.exists()  # the folder above it is made; the file is the caller's
+
+
+def test_course_outputs_moves_the_outputs_folder(tmp_path: Path) -> None:
+    """tools/run_on_source.py sets COURSE_OUTPUTS, so that its scratch runs leave the learner's outputs/ alone."""
+    code = "from resnet_course.constants import OUTPUTS_DIR; print(OUTPUTS_DIR)"
+    env = os.environ | {"COURSE_OUTPUTS": str(tmp_path / "scratch")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(tmp_path / "scratch")

@@ -54,7 +54,7 @@ def degradation_findings(final: dict[str, float], mean: dict[str, float]) -> dic
             "residual deep better than plain deep": final[res_d] < final[plain_d] - TOLERANCE,
         }
     slowest = max(mean, key=mean.__getitem__)
-    return {"every net fits; plain deep has the highest mean training error": slowest == plain_d}
+    return {"plain shallow fits; plain deep has the highest mean training error": slowest == plain_d}
 
 
 def main() -> int:

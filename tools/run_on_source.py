@@ -10,7 +10,8 @@ compares (``assert``, ``np.testing``) with ``ok`` or its error, then the
 key numbers the notebooks print. Exits 1 when any of them failed. The
 committed outputs are those of ``digits`` (the shipped photos); ``synthetic``
 shows every assert on the drawn hands, ``signs`` on the original course's
-files in datasets/. The executed copies stay in the scratch folder to read.
+files in datasets/. The executed copies stay in the scratch folder to read,
+and what the lessons write (``output_path``) goes to its ``outputs/``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def run(notebook: Path, folder: Path, source: str, timeout: int) -> tuple[nbform
     shutil.copy(notebook, copy)
     nb = nbformat.read(copy, as_version=4)
     os.environ["SIGNS_SOURCE"] = source  # inherited by the kernel
+    os.environ["COURSE_OUTPUTS"] = str(folder / "outputs")  # what the lessons write stays in the scratch folder
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True)
     client.execute(cwd=str(folder))
