@@ -139,7 +139,7 @@ def launch_workers(
     worker_args: Mapping[int, Sequence[str]] | None = None,
     env: Mapping[str, str] | None = None,
     only: Sequence[int] | None = None,
-    grace: float = 30.0,
+    grace: float = 120.0,
     check: bool = True,
 ) -> list[WorkerRun]:
     """Run ``command`` once per ``TF_CONFIG`` in ``configs``, as the cluster's workers on this machine.
@@ -149,7 +149,11 @@ def launch_workers(
     its output going to ``log_dir/worker-<i>.log``.
     ``only`` starts some of the workers (the others never start: the lesson's
     failure case). When a worker fails, the others get ``grace`` seconds to
-    notice and exit on their own, then are killed.
+    notice and exit on their own, then are killed. The default is generous:
+    MultiWorkerMirroredStrategy checks its peers' health only every 30 s, with a
+    10 s time-out (``_check_health_interval`` and ``_check_health_timeout`` in
+    TensorFlow's ``collective_all_reduce_strategy.py``), so a worker may need
+    40 s to notice a dead peer, and longer on a busy machine.
 
     Raises:
         LaunchError: a local port of the cluster is taken; a worker cannot be

@@ -13,8 +13,12 @@ import pytest
 from resnet_course.data import (
     SYNTHETIC_FILE,
     available_sources,
+    convert_to_one_hot,
     default_source,
+    downsample,
     load_dataset,
+    preprocess,
+    stratified_split,
 )
 from resnet_course.signs_format import DatasetError
 
@@ -186,3 +190,58 @@ def test_unknown_source_lists_the_valid_ones(tmp_path: Path, monkeypatch: pytest
         with pytest.raises(DatasetError, match=message):
             load_dataset(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_convert_to_one_hot_matches_original_course() -> None:
+    y = np.array([[1, 2, 3, 0, 2, 1]])
+    expected = np.array(
+        [
+            [0, 0, 0, 1, 0, 0],
+            [1, 0, 0, 0, 0, 1],
+            [0, 1, 0, 0, 1, 0],
+            [0, 0, 1, 0, 0, 0],
+        ]
+    )
+    np.testing.assert_array_equal(convert_to_one_hot(y, 4), expected)
+
+
+def test_convert_to_one_hot_rejects_out_of_range_labels() -> None:
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.5, found values from 0 to 6"):
+        convert_to_one_hot(np.array([[0, 6]]), 6)
+
+
+def test_preprocess_scales_to_unit_interval() -> None:
+    x = preprocess(np.array([[0, 128, 255]], dtype=np.uint8))
+    assert x.dtype == np.float32 and np.allclose(x, [[0.0, 128 / 255, 1.0]])
+
+
+def test_downsample_averages_blocks() -> None:
+    images = np.zeros((1, 64, 64, 3), dtype=np.uint8)
+    images[0, :2, :2] = 255
+    small = downsample(images, 32)
+    assert small.shape == (1, 32, 32, 3) and small[0, 0, 0, 0] == 1.0 and small[0, 1, 1, 0] == 0.0
+    with pytest.raises(ValueError, match="found 30"):
+        downsample(images, 30)
+
+
+def test_signs_source_without_the_files(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"found neither train_signs\.h5 nor test_signs\.h5: the original SIGNS"):
+        load_dataset(tmp_path, source="signs")
+
+
+def test_stratified_split_keeps_class_shares_and_is_deterministic() -> None:
+    labels = np.repeat(np.arange(6), [180, 180, 180, 180, 180, 173])
+    train, validation = stratified_split(labels.reshape(1, -1), fraction=0.1, seed=0)
+    assert np.array_equal(np.sort(np.concatenate([train, validation])), np.arange(len(labels)))
+    assert np.bincount(labels[validation]).tolist() == [18, 18, 18, 18, 18, 17]
+    again, _ = stratified_split(labels, fraction=0.1, seed=0)
+    other, _ = stratified_split(labels, fraction=0.1, seed=1)
+    assert np.array_equal(train, again) and not np.array_equal(train, other)
+
+
+@pytest.mark.parametrize(
+    ("labels", "fraction", "message"), [([0, 0, 1, 1], 1.0, "found 1.0"), ([0, 0, 1], 0.1, "class 1 has 1 image")]
+)
+def test_stratified_split_rejects_what_it_cannot_split(labels: list[int], fraction: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        stratified_split(np.array(labels), fraction=fraction)
