@@ -32,13 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 
 import parallel  # tools/parallel.py
 
+from resnet_course.data import SHIPPED_SOURCE
+
 GUARD_DIR = Path(__file__).resolve().parent / "tests" / "offline"
 
 os.environ["COURSE_OFFLINE"] = "1"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 # The notebooks' committed outputs are those of the shipped photos: the tests use them even when the
 # original course's files are in datasets/ or SIGNS_SOURCE is set (tools/run_on_source.py runs the others).
-os.environ["SIGNS_SOURCE"] = "digits"
+os.environ["SIGNS_SOURCE"] = SHIPPED_SOURCE
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")]))
 
 # The test process itself: load the guard module (it installs itself, as COURSE_OFFLINE is set).

@@ -176,7 +176,12 @@ def prepare_digits(cache: Path, photos_dir: Path | None = None) -> None:
     verify_photos(folder, photos, MANIFEST.read_text().split(), DIGITS_SHA256)
     images, labels, keys = convert(photos)
     train, test = split(labels, keys)
-    attrs = {"source": DIGITS_REPOSITORY, "licence": "Apache-2.0", "sha256_of_photos": DIGITS_SHA256}
+    attrs = {
+        "source": DIGITS_REPOSITORY,
+        "upstream_commit": DIGITS_COMMIT,
+        "licence": "Apache-2.0",
+        "sha256_of_photos": DIGITS_SHA256,
+    }
     try:
         write_signs_files(cache, (images[train], labels[train]), (images[test], labels[test]), attrs)
     except OSError:

@@ -55,6 +55,8 @@ import nbformat
 import parallel  # tools/parallel.py
 from nbclient import NotebookClient
 
+from resnet_course.data import SHIPPED_SOURCE
+
 REPO = Path(__file__).resolve().parents[1]
 STUDENT_DIR = REPO / "student"
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
@@ -310,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "execute":
         # The stored outputs are the shipped photos' (CI compares them under the same SIGNS_SOURCE).
-        os.environ["SIGNS_SOURCE"] = "digits"
+        os.environ["SIGNS_SOURCE"] = SHIPPED_SOURCE
         start = time.perf_counter()
         for path, seconds in execute_side_by_side(paths, parallel.cores()):
             print(f"{path}: executed in {seconds:.0f} s", flush=True)
