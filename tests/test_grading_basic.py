@@ -29,17 +29,27 @@ def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
 
     Keyword mistakes: add=False, final_relu=False, relu_before_add=True, relu_on_shortcut=True,
     project="never"/"always"/"stride only"/"channels only", proj_bn=False, proj_window=3,
-    stride_on="conv2", prefix="x", proj_bias=True (the projection conv keeps Keras's default bias).
+    stride_on="conv2", prefix="x", proj_bias=True (the projection conv keeps Keras's default bias),
+    padding="valid", momentum=k, bn_training=True, relu_twice=True, add_before_bn=True,
+    stride_literal=2 (instead of s), proj_reads_main=True (the projection applied to the main path).
     """
 
     def residual_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
         name = mistake.get("prefix", "") + name
+        s = mistake.get("stride_literal", s)
         stride_on_conv2 = mistake.get("stride_on") == "conv2"
-        Y = L.Conv2D(filters, 3, strides=1 if stride_on_conv2 else s, name=f"{name}_conv1", **CONV)(X)
-        Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(Y))
-        Y = L.Conv2D(filters, 3, strides=s if stride_on_conv2 else 1, name=f"{name}_conv2", **CONV)(Y)
-        Y = L.BatchNormalization(name=f"{name}_bn2")(Y)
-        if mistake.get("relu_before_add"):
+        conv = CONV | {"padding": mistake.get("padding", "same")}
+
+        def bn(layer_name: str) -> Callable[[Any], Any]:
+            norm = L.BatchNormalization(momentum=mistake.get("momentum", 0.9), name=layer_name)
+            return (lambda t: norm(t, training=True)) if mistake.get("bn_training") else norm
+
+        Y = L.Conv2D(filters, 3, strides=1 if stride_on_conv2 else s, name=f"{name}_conv1", **conv)(X)
+        Y = L.Activation("relu")(bn(f"{name}_bn1")(Y))
+        Y = L.Conv2D(filters, 3, strides=s if stride_on_conv2 else 1, name=f"{name}_conv2", **conv)(Y)
+        if not mistake.get("add_before_bn"):
+            Y = bn(f"{name}_bn2")(Y)
+        if mistake.get("relu_before_add") or mistake.get("relu_twice"):
             Y = L.Activation("relu")(Y)
         shortcut = X
         needed = {
@@ -51,13 +61,16 @@ def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
         }[mistake.get("project", "when_needed")]
         if needed:
             proj = CONV | {"use_bias": bool(mistake.get("proj_bias"))}
-            shortcut = L.Conv2D(filters, mistake.get("proj_window", 1), strides=s, name=f"{name}_proj", **proj)(X)
+            reads = Y if mistake.get("proj_reads_main") else X
+            shortcut = L.Conv2D(filters, mistake.get("proj_window", 1), strides=s, name=f"{name}_proj", **proj)(reads)
             if mistake.get("proj_bn", True):
-                shortcut = L.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+                shortcut = bn(f"{name}_proj_bn")(shortcut)
         if mistake.get("relu_on_shortcut"):
             shortcut = L.Activation("relu")(shortcut)
         if mistake.get("add", True):
             Y = L.Add()([Y, shortcut])
+        if mistake.get("add_before_bn"):
+            Y = bn(f"{name}_bn2")(Y)
         if mistake.get("final_relu", True) and not mistake.get("relu_before_add"):
             Y = L.Activation("relu")(Y)
         return Y
@@ -88,6 +101,13 @@ RESIDUAL_MUTANTS: dict[str, tuple[str, Any]] = {
     "stride on the second conv": ("stride", make_residual(stride_on="conv2")),
     "own layer names": ("layer_names", make_residual(prefix="my_")),
     "projection keeps its bias (Conv2D(filters, 1, strides=s))": ("bias", make_residual(proj_bias=True)),
+    "padding='same' forgotten": ("padding", make_residual(padding="valid")),
+    "BatchNorm's default momentum 0.99": ("bn_momentum", make_residual(momentum=0.99)),
+    "BatchNorm called with training=True": ("bn_training", make_residual(bn_training=True)),
+    "ReLU before and after the addition": ("relu_twice", make_residual(relu_twice=True)),
+    "addition before the second BatchNorm": ("add_before_bn", make_residual(add_before_bn=True)),
+    "strides=2 written instead of s": ("stride_value", make_residual(stride_literal=2)),
+    "projection of the main path": ("shortcut_input", make_residual(proj_reads_main=True)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -96,23 +116,31 @@ def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
     """A pre-activation block as a learner writes it, with one optional mistake.
 
     Keyword mistakes: relu_after_add=True, add=False, project_from="X", project="always"/"never",
-    proj_bn=True, post_activation=True (conv -> BN -> ReLU), stride_on="conv2", use_bias=True, prefix="x".
+    proj_bn=True, post_activation=True (conv -> BN -> ReLU), stride_on="conv2", use_bias=True, prefix="x",
+    add_name="x" (the addition named otherwise), momentum=k, bn_training=True, padding="valid",
+    stride_literal=2 (instead of s).
     """
 
     def preact(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
         name = mistake.get("prefix", "") + name
-        conv = CONV | {"use_bias": bool(mistake.get("use_bias"))}
+        conv = CONV | {"use_bias": bool(mistake.get("use_bias")), "padding": mistake.get("padding", "same")}
+        s = mistake.get("stride_literal", s)
         s1, s2 = (1, s) if mistake.get("stride_on") == "conv2" else (s, 1)
+
+        def bn(layer_name: str) -> Callable[[Any], Any]:
+            norm = L.BatchNormalization(momentum=mistake.get("momentum", 0.9), name=layer_name)
+            return (lambda t: norm(t, training=True)) if mistake.get("bn_training") else norm
+
         if mistake.get("post_activation"):
             Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(X)
-            Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(Y))
+            Y = L.Activation("relu")(bn(f"{name}_bn1")(Y))
             Y = L.Conv2D(filters, 3, strides=s2, name=f"{name}_conv2", **conv)(Y)
-            Y = L.BatchNormalization(name=f"{name}_bn2")(Y)
+            Y = bn(f"{name}_bn2")(Y)
             pre = X
         else:
-            pre = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn1")(X))
+            pre = L.Activation("relu")(bn(f"{name}_bn1")(X))
             Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(pre)
-            Y = L.Activation("relu")(L.BatchNormalization(name=f"{name}_bn2")(Y))
+            Y = L.Activation("relu")(bn(f"{name}_bn2")(Y))
             Y = L.Conv2D(filters, 3, strides=s2, name=f"{name}_conv2", **conv)(Y)
         shortcut = X
         project = mistake.get("project", "when_needed")
@@ -120,8 +148,9 @@ def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
             source = X if mistake.get("project_from") == "X" else pre
             shortcut = L.Conv2D(filters, 1, strides=s, name=f"{name}_proj", **conv)(source)
             if mistake.get("proj_bn"):
-                shortcut = L.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
-        out = L.Add()([Y, shortcut]) if mistake.get("add", True) else Y
+                shortcut = bn(f"{name}_proj_bn")(shortcut)
+        add = L.Add(name=mistake.get("add_name", f"{name}_add"))
+        out = add([Y, shortcut]) if mistake.get("add", True) else Y
         return L.Activation("relu")(out) if mistake.get("relu_after_add") else out
 
     return preact
@@ -138,6 +167,11 @@ PREACT_MUTANTS: dict[str, tuple[str, Any]] = {
     "stride on the second conv": ("stride", make_preact(stride_on="conv2")),
     "convs keep their bias": ("bias", make_preact(use_bias=True)),
     "own layer names": ("layer_names", make_preact(prefix="my_")),
+    "the addition unnamed": ("add_name", make_preact(add_name=None)),
+    "BatchNorm's default momentum 0.99": ("bn_momentum", make_preact(momentum=0.99)),
+    "BatchNorm called with training=True": ("bn_training", make_preact(bn_training=True)),
+    "padding='same' forgotten": ("padding", make_preact(padding="valid")),
+    "strides=2 written instead of s": ("stride_value", make_preact(stride_literal=2)),
     "stub": ("not_implemented", not_implemented),
 }
 

@@ -25,7 +25,10 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
     Keyword mistakes: final_relu=False, relu_before_add=True, relu_on_shortcut=True, add=False,
     padding_2b="valid", bn_axis=1, stride_on="2b", stride_literal=2 (instead of s), shortcut_filters=k,
     shortcut_bn=False, skip_bn="2b", prefix="x", window_2b=3 (instead of f), filters_2b=k,
-    use_bias=False, keep_input=False (no `X_shortcut = X`).
+    use_bias=False, keep_input=False (no `X_shortcut = X`), bn_training=True (BatchNorm called with
+    training=True), relu_twice=True (ReLU before and after the addition), add_before_bn=True (the shortcut
+    added before bn..._branch2c), shortcut_reads_main=True (the shortcut conv applied to the overwritten X),
+    momentum=k.
     """
 
     def block(X: keras.KerasTensor, f: int, filters: list[int], stage: int, block: str, s: int = 1) -> Any:
@@ -39,15 +42,20 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
             x = L.Conv2D(
                 n, k, strides=stride, padding=padding, use_bias=mistake.get("use_bias", True), name=conv + name
             )(x)
+            if name == "2c" and mistake.get("add_before_bn"):
+                return x
             if mistake.get("skip_bn") != name:
-                x = L.BatchNormalization(axis=mistake.get("bn_axis", 3), name=bn + name)(x)
+                norm = L.BatchNormalization(
+                    axis=mistake.get("bn_axis", 3), momentum=mistake.get("momentum", 0.99), name=bn + name
+                )
+                x = norm(x, training=True) if mistake.get("bn_training") else norm(x)
             return L.Activation("relu")(x) if relu else x
 
         if not mistake.get("keep_input", True):
             X = conv_bn(X, F1, 1, 1, "valid", "2a", relu=True)
             return L.Add()([X, X_shortcut])  # type: ignore[name-defined]  # noqa: F821  (the learner's NameError)
         shortcut = X
-        if projection:
+        if projection and not mistake.get("shortcut_reads_main"):
             shortcut = L.Conv2D(mistake.get("shortcut_filters", F3), 1, strides=s, name=conv + "1")(X)
             if mistake.get("shortcut_bn", True):
                 shortcut = L.BatchNormalization(axis=3, name=bn + "1")(shortcut)
@@ -56,9 +64,13 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
         X = conv_bn(X, F1, 1, s if stride_on == "2a" else 1, "valid", "2a", relu=True)
         F2, window = mistake.get("filters_2b", F2), mistake.get("window_2b", f)
         X = conv_bn(X, F2, window, s if stride_on == "2b" else 1, mistake.get("padding_2b", "same"), "2b", relu=True)
-        X = conv_bn(X, F3, 1, 1, "valid", "2c", relu=mistake.get("relu_before_add", False))
+        X = conv_bn(X, F3, 1, 1, "valid", "2c", relu=mistake.get("relu_before_add", mistake.get("relu_twice", False)))
+        if mistake.get("shortcut_reads_main"):  # X is the main path's output by now
+            shortcut = L.BatchNormalization(axis=3, name=bn + "1")(L.Conv2D(F3, 1, strides=s, name=conv + "1")(X))
         if mistake.get("add", True):
             X = L.Add()([X, shortcut])
+        if mistake.get("add_before_bn"):
+            X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
         if mistake.get("final_relu", True) and not mistake.get("relu_before_add", False):
             X = L.Activation("relu")(X)
         return X
@@ -90,6 +102,11 @@ IDENTITY_MUTANTS: dict[str, tuple[str, Any]] = {
     "filters of 2b": ("filters", make_block(False, filters_2b=5)),
     "use_bias=False": ("bias", make_block(False, use_bias=False)),
     "no X_shortcut = X": ("unbound", make_block(False, keep_input=False)),
+    "BatchNorm called with training=True": ("bn_training", make_block(False, bn_training=True)),
+    "ReLU before and after the addition": ("relu_twice", make_block(False, relu_twice=True)),
+    "addition before the last BatchNorm": ("add_before_bn", make_block(False, add_before_bn=True)),
+    "BatchNorm momentum=0.9": ("bn_momentum", make_block(False, momentum=0.9)),
+    "stride 2 written into branch2a": ("stride", make_block(False, stride_literal=2)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -98,7 +115,7 @@ CONVOLUTIONAL_MUTANTS: dict[str, tuple[str, Any]] = {
     "ReLU before the addition": ("relu_before_add", make_block(True, relu_before_add=True)),
     "ReLU on the shortcut": ("relu_on_shortcut", make_block(True, relu_on_shortcut=True)),
     "stride on 2b": ("stride", make_block(True, stride_on="2b")),
-    "strides=(2, 2) written instead of s": ("stride", make_block(True, stride_literal=2)),
+    "strides=(2, 2) written instead of s": ("stride_value", make_block(True, stride_literal=2)),
     "shortcut filters": ("add_shapes", make_block(True, shortcut_filters=2)),
     "shortcut without BatchNorm": ("shortcut_no_bn", make_block(True, shortcut_bn=False)),
     "shortcut not added": ("no_shortcut", make_block(True, add=False)),
@@ -106,6 +123,11 @@ CONVOLUTIONAL_MUTANTS: dict[str, tuple[str, Any]] = {
     "BatchNorm axis=1": ("bn_axis", make_block(True, bn_axis=1)),
     "BatchNorm 2a missing": ("missing_bn", make_block(True, skip_bn="2a")),
     "use_bias=False": ("bias", make_block(True, use_bias=False)),
+    "shortcut conv on the overwritten X": ("shortcut_input", make_block(True, shortcut_reads_main=True)),
+    "BatchNorm called with training=True": ("bn_training", make_block(True, bn_training=True)),
+    "ReLU before and after the addition": ("relu_twice", make_block(True, relu_twice=True)),
+    "addition before the last BatchNorm": ("add_before_bn", make_block(True, add_before_bn=True)),
+    "BatchNorm momentum=0.9": ("bn_momentum", make_block(True, momentum=0.9)),
     "stub": ("not_implemented", not_implemented),
 }
 

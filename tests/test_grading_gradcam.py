@@ -12,35 +12,42 @@ import tensorflow as tf
 
 from resnet_course.evaluation import grad_cam
 from resnet_course.grading import GRAD_CAM_HINTS, check_grad_cam
+from resnet_course.grading.gradcam import check_inputs
 
 
 def make_grad_cam(**mistake: Any) -> Callable[..., np.ndarray]:
     """grad_cam as a learner writes it with tf.GradientTape, with one optional mistake.
 
     Keyword mistakes: probability=True (softmax output), axes=(...) (gradient averaged over other axes),
-    relu=False, scale=False, ignore_classes=True, training=True, wrt_input=True, keep_channel=True.
+    relu=False, scale=False, ignore_classes=True, training=True, wrt_input=True, keep_channel=True,
+    batch_dims=0 (tf.gather without batch_dims), axes=None (no average of the gradient), scale="batch"
+    (divided by the batch's maximum), outside_tape=True (the forward pass before the tape).
     """
 
     def learner_grad_cam(model: keras.Model, images: np.ndarray, layer: str, classes: Any = None) -> np.ndarray:
         head = model.layers[-1]
         probe = keras.Model(model.input, [model.get_layer(layer).output, head.input, model.output])
         x = tf.convert_to_tensor(images, dtype=tf.float32)
+        if mistake.get("outside_tape"):
+            features, before_head, probs = probe(x, training=False)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            features, before_head, probs = probe(x, training=mistake.get("training", False))
+            if not mistake.get("outside_tape"):
+                features, before_head, probs = probe(x, training=mistake.get("training", False))
             scores = probs if mistake.get("probability") else before_head @ head.kernel + head.bias
             if classes is None or mistake.get("ignore_classes"):
                 classes = tf.argmax(scores, axis=1)
-            score = tf.reduce_sum(tf.gather(scores, classes, axis=1, batch_dims=1))
+            score = tf.reduce_sum(tf.gather(scores, classes, axis=1, batch_dims=mistake.get("batch_dims", 1)))
         grads = tape.gradient(score, x if mistake.get("wrt_input") else features)
         if mistake.get("wrt_input"):
             features = x
-        weights = tf.reduce_mean(grads, axis=mistake.get("axes", (1, 2)), keepdims=True)
+        axes = mistake.get("axes", (1, 2))
+        weights = grads if axes is None else tf.reduce_mean(grads, axis=axes, keepdims=True)
         cam = tf.reduce_sum(weights * features, axis=-1, keepdims=bool(mistake.get("keep_channel")))
         cam = tf.nn.relu(cam) if mistake.get("relu", True) else cam
         if not mistake.get("scale", True):
             return cam.numpy()
-        peak = tf.reduce_max(cam, axis=(1, 2), keepdims=True)
+        peak = tf.reduce_max(cam) if mistake.get("scale") == "batch" else tf.reduce_max(cam, axis=(1, 2), keepdims=True)
         return tf.math.divide_no_nan(cam, peak).numpy()
 
     return learner_grad_cam
@@ -61,6 +68,10 @@ GRAD_CAM_MUTANTS: dict[str, tuple[str, Any]] = {
     "training mode": ("training", make_grad_cam(training=True)),
     "gradient of the input image": ("shape", make_grad_cam(wrt_input=True)),
     "keeps a channel axis": ("shape", make_grad_cam(keep_channel=True)),
+    "tf.gather without batch_dims=1": ("batch_dims", make_grad_cam(batch_dims=0)),
+    "gradient not averaged": ("no_pool", make_grad_cam(axes=None)),
+    "divided by the batch's maximum": ("scale_batch", make_grad_cam(scale="batch")),
+    "forward pass outside the tape": ("tape", make_grad_cam(outside_tape=True)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -73,6 +84,18 @@ def test_reference_and_a_learner_solution_pass(capsys: pytest.CaptureFixture[str
 
 def test_grad_cam_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -> None:
     run_mutants(check_grad_cam, GRAD_CAM_MUTANTS)
+
+
+def test_the_check_images_have_different_classes() -> None:
+    """A mistake that mixes the images' classes (tf.gather without batch_dims) shows only on distinct classes."""
+    _, _, predicted = check_inputs()
+    given = (predicted + 1) % 3
+    assert len(set(predicted.tolist())) == 3 and len(set(given.tolist())) == 3, (predicted, given)
+
+
+def test_the_classes_hint_prints_plain_integers(run_mutants: Callable[..., str]) -> None:
+    out = run_mutants(check_grad_cam, {"classes ignored": GRAD_CAM_MUTANTS["classes ignored"]})
+    assert "np.int64" not in out and "classes=[" in out, out
 
 
 def test_check_leaves_the_global_seed_alone() -> None:

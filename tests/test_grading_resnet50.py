@@ -21,7 +21,8 @@ def make_resnet50(**mistake: Any) -> Callable[..., Any]:
 
     Keyword mistakes: identities={stage: n}, strides={stage: s}, filters={stage: (F1, F2, F3)},
     pool=False / pool_padding="same", zero_pad=False, avg_pool=False, flatten=False, softmax=False,
-    input_literal=True, classes_literal=True, first_stage=1, returns="tensor".
+    input_literal=True, classes_literal=True, first_stage=1, returns="tensor",
+    block_letters="12345" (identity blocks named by numbers), global_pool=True (GlobalAveragePooling2D head).
     """
 
     def resnet50(input_shape: tuple[int, int, int] = (64, 64, 3), classes: int = 6) -> Any:
@@ -36,11 +37,13 @@ def make_resnet50(**mistake: Any) -> Callable[..., Any]:
             filters = mistake.get("filters", {}).get(stage, filters)
             s = mistake.get("strides", {}).get(stage, s)
             X = convolutional_block(X, 3, filters, stage, "a", s=s)
-            for block in "bcdef"[: mistake.get("identities", {}).get(stage, n)]:
+            for block in mistake.get("block_letters", "bcdef")[: mistake.get("identities", {}).get(stage, n)]:
                 X = identity_block(X, 3, filters, stage, block)
-        if mistake.get("avg_pool", True):
+        if mistake.get("global_pool"):
+            X = L.GlobalAveragePooling2D(name="avg_pool")(X)
+        elif mistake.get("avg_pool", True):
             X = L.AveragePooling2D((2, 2), padding="same", name="avg_pool")(X)
-        if mistake.get("flatten", True):
+        if mistake.get("flatten", True) and not mistake.get("global_pool"):
             X = L.Flatten()(X)
         units = 6 if mistake.get("classes_literal") else classes
         X = L.Dense(units, activation="softmax" if mistake.get("softmax", True) else None, name="fc6")(X)
@@ -71,6 +74,8 @@ RESNET50_MUTANTS: dict[str, tuple[str, Any]] = {
     "6 classes written as a number": ("classes", make_resnet50(classes_literal=True)),
     "stages numbered from 1": ("layer_names", make_resnet50(first_stage=1)),
     "returns the output tensor": ("not_a_model", make_resnet50(returns="tensor")),
+    "identity blocks named 1, 2, ...": ("block_names", make_resnet50(block_letters="12345")),
+    "GlobalAveragePooling2D head": ("global_pool", make_resnet50(global_pool=True)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -85,6 +90,8 @@ def test_resnet50_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -
     out = run_mutants(check_resnet50, RESNET50_MUTANTS)
     assert "stage 4: yours has 4 (a, b, c, d), expected 6" in out
     assert "res2a_branch2a (stage 2, block a): (2, 2), expected (1, 1)" in out
+    assert "stage 2 has blocks named '1', '2', 'a'" in out.replace("Stage", "stage")
+    assert "ResNet50(input_shape=(64, 64, 3), classes=6)" in out.split("GlobalAveragePooling2D")[1][:400]
 
 
 def test_every_hint_is_used_or_generic() -> None:

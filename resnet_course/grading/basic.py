@@ -16,21 +16,24 @@ import numpy as np
 
 from resnet_course.blocks import basic_block, preact_block
 from resnet_course.grading.compare import (
-    COMMON_HINTS,
+    BLOCK_HINTS,
     BlockCase,
     Builds,
     LayerRule,
     Verdict,
+    bn_rules,
     build_error,
     compare_block,
     conv_rules,
     mismatched_addition,
     post_activation_mistakes,
     say,
+    source,
+    valid_window,
 )
 
 # The hint printed for each mistake ``check_residual_block`` and ``check_basic_block`` can name.
-BASIC_HINTS: dict[str, str] = COMMON_HINTS | {
+BASIC_HINTS: dict[str, str] = BLOCK_HINTS | {
     "ok": "All checks passed: your block is the residual twin of plain_block.",
     "layer_names": "Layer {detail} not found: keep plain_block's names ('{{name}}_conv1', '{{name}}_bn1', "
     "'{{name}}_conv2', '{{name}}_bn2') and call the shortcut's layers '{{name}}_proj' and '{{name}}_proj_bn'.",
@@ -38,6 +41,17 @@ BASIC_HINTS: dict[str, str] = COMMON_HINTS | {
     "filters": "Wrong number of filters on {detail}: every conv of the block, the projection too, has `filters`.",
     "stride": "Stride on the wrong conv ({detail}): as in plain_block, only the first 3x3 conv (and the "
     "projection) has stride s.",
+    "stride_value": "Wrong stride on the right conv ({detail}): pass the argument, strides=s, not a number.",
+    "padding": "Wrong padding: {detail}. Both 3x3 convs use padding='same' (the `conv` settings of "
+    "plain_block), so that the main path keeps the height and width (divided by s) and can be added to X.",
+    "bn_momentum": "BatchNorm's settings: {detail}. Every BatchNormalization of the block, the projection's "
+    "too, has momentum=0.9 (as in plain_block) and Keras's default epsilon.",
+    "shortcut_input": "The projection reads {detail}, not the block's input X: apply the 1x1 conv to X "
+    "(keep it before the main path overwrites it, or give the main path another name, as plain_block's Y).",
+    "relu_twice": "A ReLU comes both before and after the addition: the second BatchNorm's output goes into "
+    "the addition as it is; only the sum goes through the ReLU.",
+    "add_before_bn": "The shortcut is added before the second BatchNorm: add it to the output of '{{name}}_bn2' "
+    "(conv -> BN, then add, then ReLU).",
     "projection_needed": "The shapes differ at the addition ({detail}): when s > 1 or the number of channels "
     "changes (either one alone is enough), the shortcut must be a 1x1 conv with stride s and `filters` "
     "filters, followed by BatchNorm.",
@@ -60,7 +74,7 @@ BASIC_HINTS: dict[str, str] = COMMON_HINTS | {
 }
 
 # The hint printed for each mistake ``check_preact_block`` can name.
-PREACT_HINTS: dict[str, str] = COMMON_HINTS | {
+PREACT_HINTS: dict[str, str] = BLOCK_HINTS | {
     "ok": "All checks passed: your block is the pre-activation block of He et al. (2016b).",
     "layer_names": "Layer {detail} not found: name the layers '{{name}}_bn1', '{{name}}_conv1', '{{name}}_bn2', "
     "'{{name}}_conv2' and the projection '{{name}}_proj'.",
@@ -69,6 +83,13 @@ PREACT_HINTS: dict[str, str] = COMMON_HINTS | {
     "kernel_size": BASIC_HINTS["kernel_size"],
     "filters": BASIC_HINTS["filters"],
     "stride": "Stride on the wrong conv ({detail}): only the first 3x3 conv (and the projection) has stride s.",
+    "stride_value": BASIC_HINTS["stride_value"],
+    "padding": "Wrong padding: {detail}. Both 3x3 convs use padding='same' (the `conv` settings), so that "
+    "the main path keeps the height and width (divided by s) and can be added to the shortcut.",
+    "bn_momentum": "BatchNorm's settings: {detail}. Both BatchNormalization layers have momentum=0.9 and "
+    "Keras's default epsilon.",
+    "add_name": "The addition is {detail}: name it as the exercise asks, Add(name=f'{{name}}_add'), so that "
+    "the block's output can be found by name.",
     "projection_needed": BASIC_HINTS["projection_needed"].replace(", followed by BatchNorm", ""),
     "projection_always": BASIC_HINTS["projection_always"],
     "projection_input": "The projection reads the block's raw input X: apply it to the pre-activated input "
@@ -90,47 +111,67 @@ BASIC_INPUT = (2, 6, 6, 4)
 NAME = "ex"
 
 
-def _basic_rules(identity_shortcut: bool) -> LayerRule:
+def _stride_written(names: dict[str, keras.Layer], s: int) -> Verdict | None:
+    """A first conv whose stride is not the ``s`` the check passed: a number written instead of s."""
+    conv1 = names.get(f"{NAME}_conv1")
+    if isinstance(conv1, keras.layers.Conv2D) and tuple(conv1.strides) != (s, s):
+        return "stride_value", f"{conv1.name} has strides {tuple(conv1.strides)}: the check passed s={s}"
+    return None
+
+
+def _basic_rules(identity_shortcut: bool, s: int) -> LayerRule:
     """The layer-by-layer checks of the residual (basic) block."""
 
     def rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, keras.Layer]) -> Verdict | None:
         if identity_shortcut and f"{NAME}_proj" in names:
-            return "projection_always", ""
+            return _stride_written(names, s) or ("projection_always", "")
         if layer is None:
             if ref_layer.name == f"{NAME}_proj_bn" and f"{NAME}_proj" in names:
                 return "shortcut_no_bn", ""
             if ref_layer.name == f"{NAME}_proj" and not any(isinstance(x, keras.layers.Add) for x in names.values()):
                 return "no_shortcut", ""
             return "layer_names", repr(ref_layer.name)
-        return conv_rules(layer, ref_layer) if isinstance(ref_layer, keras.layers.Conv2D) else None
+        if isinstance(ref_layer, keras.layers.BatchNormalization):
+            return bn_rules(layer, ref_layer) if isinstance(layer, keras.layers.BatchNormalization) else None
+        found = conv_rules(layer, ref_layer, (f"{NAME}_conv1", f"{NAME}_proj"), s, names)
+        if found is None and layer.padding != ref_layer.padding and max(layer.kernel_size) > 1:
+            return "padding", f"{layer.name} has padding='{layer.padding}'"
+        reads = source(layer)
+        if found is None and ref_layer.name == f"{NAME}_proj" and not isinstance(reads, keras.layers.InputLayer):
+            return "shortcut_input", f"the output of '{reads.name}'"
+        return found
 
     return rules
 
 
-def _source(layer: keras.Layer) -> keras.Operation:
-    """The layer that produced ``layer``'s (first) input."""
-    tensor = layer.input[0] if isinstance(layer.input, list) else layer.input
-    return tensor._keras_history.operation
-
-
-def _preact_rules(identity_shortcut: bool) -> LayerRule:
+def _preact_rules(identity_shortcut: bool, s: int) -> LayerRule:
     """The layer-by-layer checks of the pre-activation block."""
 
     def rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, keras.Layer]) -> Verdict | None:
         if identity_shortcut and f"{NAME}_proj" in names:
-            return "projection_always", ""
+            return _stride_written(names, s) or ("projection_always", "")
         if f"{NAME}_proj_bn" in names:
             return "projection_bn", f"'{NAME}_proj_bn'"
         if layer is None:
             return "layer_names", repr(ref_layer.name)
-        if ref_layer.name == f"{NAME}_bn1" and not isinstance(_source(layer), keras.layers.InputLayer):
+        adds = [x.name for x in names.values() if isinstance(x, keras.layers.Add)]
+        if adds and f"{NAME}_add" not in names:
+            return "add_name", f"named {adds[0]!r}"
+        if isinstance(ref_layer, keras.layers.BatchNormalization):
+            found = bn_rules(layer, ref_layer) if isinstance(layer, keras.layers.BatchNormalization) else None
+            if found is not None:
+                return found
+        if ref_layer.name == f"{NAME}_bn1" and not isinstance(source(layer), keras.layers.InputLayer):
             return "order", f"'{NAME}_bn1' must be the first layer, applied to X"
         if isinstance(ref_layer, keras.layers.Conv2D):
-            if ref_layer.name != f"{NAME}_proj" and not isinstance(_source(layer), keras.layers.Activation):
+            if ref_layer.name != f"{NAME}_proj" and not isinstance(source(layer), keras.layers.Activation):
                 return "order", f"'{layer.name}' must read the output of a ReLU"
-            if ref_layer.name == f"{NAME}_proj" and isinstance(_source(layer), keras.layers.InputLayer):
+            if ref_layer.name == f"{NAME}_proj" and isinstance(source(layer), keras.layers.InputLayer):
                 return "projection_input", ""
-            return conv_rules(layer, ref_layer)
+            found = conv_rules(layer, ref_layer, (f"{NAME}_conv1", f"{NAME}_proj"), s, names)
+            if found is None and layer.padding != ref_layer.padding and max(layer.kernel_size) > 1:
+                return "padding", f"{layer.name} has padding='{layer.padding}'"
+            return found
         return None
 
     return rules
@@ -143,6 +184,12 @@ def _preact_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str, np.nda
 
 def _basic_build_error(filters: int, s: int) -> Callable[[Exception, Builds], Verdict]:
     def error(err: Exception, builds: Builds) -> Verdict:
+        shrunk = valid_window(builds)
+        if shrunk is not None:
+            return "padding", shrunk
+        for layer, shape in builds:
+            if layer.name == f"{NAME}_proj" and tuple(shape)[1:] != BASIC_INPUT[1:]:
+                return "shortcut_input", f"a tensor of shape {tuple(shape)[1:]} (X is {BASIC_INPUT[1:]})"
         shapes = mismatched_addition(builds)
         if shapes is not None:
             return "projection_needed", f"s={s}, X has {BASIC_INPUT[-1]} channels, filters={filters}: {shapes}"
@@ -156,11 +203,11 @@ def _case(fn: Callable[..., keras.KerasTensor], exercise: str, filters: int, s: 
     identity_shortcut = s == 1 and BASIC_INPUT[-1] == filters
     if preact:
         reference = lambda X: preact_block(X, filters, s=s, name=NAME)  # noqa: E731
-        main_layer, rules, mistakes = f"{NAME}_conv2", _preact_rules(identity_shortcut), _preact_mistakes
+        main_layer, rules, mistakes = f"{NAME}_conv2", _preact_rules(identity_shortcut, s), _preact_mistakes
         layers = f"{NAME}_bn1, {NAME}_conv1, ..."
     else:
         reference = lambda X: basic_block(X, filters, s=s, residual=True, name=NAME)  # noqa: E731
-        main_layer, rules, mistakes = f"{NAME}_bn2", _basic_rules(identity_shortcut), post_activation_mistakes
+        main_layer, rules, mistakes = f"{NAME}_bn2", _basic_rules(identity_shortcut, s), post_activation_mistakes
         layers = f"{NAME}_conv1, {NAME}_bn1, ..."
     return BlockCase(
         reference=reference,

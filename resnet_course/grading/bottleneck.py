@@ -14,20 +14,22 @@ import keras
 
 from resnet_course.blocks import convolutional_block, identity_block
 from resnet_course.grading.compare import (
-    COMMON_HINTS,
+    BLOCK_HINTS,
     BlockCase,
     Builds,
     Verdict,
+    bn_rules,
     build_error,
     compare_block,
     conv_rules,
     mismatched_addition,
     say,
+    source,
     vanishing_conv,
 )
 
 # The hint printed for each mistake the bottleneck checks can name.
-HINTS: dict[str, str] = COMMON_HINTS | {
+HINTS: dict[str, str] = BLOCK_HINTS | {
     "ok": "All checks passed: your block matches the reference ResNet v1 bottleneck.",
     "layer_names": "Layer {detail} not found: name the layers 'res{{stage}}{{block}}_branch2a/2b/2c', "
     "'bn{{stage}}{{block}}_branch2a/2b/2c' (and '..._branch1' for the shortcut), with the stage and block passed in.",
@@ -35,8 +37,18 @@ HINTS: dict[str, str] = COMMON_HINTS | {
     "so that the fxf conv keeps the height and width.",
     "kernel_size": "Wrong window on {detail}: branch2a, 2c and the shortcut are 1x1 convs, branch2b is f x f "
     "(use the argument f, not a number).",
-    "stride": "Stride on the wrong conv ({detail}): the stride s (the argument, not a number) belongs to the "
-    "first 1x1 conv (branch2a) and the shortcut conv (branch1); every other conv has stride 1.",
+    "stride": "Stride on the wrong conv ({detail}): in the convolutional block the stride s belongs to the "
+    "first 1x1 conv (branch2a) and the shortcut conv (branch1); every other conv, and every conv of the "
+    "identity block, has stride 1.",
+    "stride_value": "Wrong stride on the right conv ({detail}): pass the argument, strides=(s, s), not a number.",
+    "shortcut_input": "The shortcut conv reads {detail}, not the block's input: keep the input first "
+    "(`X_shortcut = X`, before the main path overwrites X) and apply the branch1 conv to X_shortcut.",
+    "bn_momentum": "BatchNorm's settings: {detail}. These blocks keep Keras's defaults (momentum=0.99, "
+    "epsilon=0.001), as in keras.applications.ResNet50; lesson 03's recipe changes the momentum later.",
+    "relu_twice": "A ReLU comes both before and after the addition: the last BatchNorm's output (branch2c) "
+    "goes into the addition as it is; only the sum goes through the final ReLU.",
+    "add_before_bn": "The shortcut is added before the last BatchNorm: add it to the output of "
+    "bn{{stage}}{{block}}_branch2c (conv -> BN, then add, then the final ReLU).",
     "filters": "Wrong number of filters on {detail}: branch2a has F1, 2b has F2, 2c has F3, and the shortcut "
     "conv must have F3 filters so that it can be added to the main path.",
     "bn_axis": "BatchNorm on the wrong axis in {detail}: normalise the channels, axis=3 (channels last).",
@@ -72,8 +84,20 @@ CONVOLUTIONAL_CASES: tuple[tuple[int, tuple[int, ...], tuple[int, int, int], int
 STAGE, BLOCK = 9, "z"
 
 
-def _rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, keras.Layer]) -> Verdict | None:
-    """The layer-by-layer checks of the identity and convolutional blocks."""
+def _rules(s: int | None) -> Callable[[keras.Layer, keras.Layer | None, dict[str, keras.Layer]], Verdict | None]:
+    """The layer-by-layer checks of the identity block (``s`` None) and the convolutional block (stride ``s``)."""
+    strided = () if s is None else (f"res{STAGE}{BLOCK}_branch2a", f"res{STAGE}{BLOCK}_branch1")
+
+    def rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, keras.Layer]) -> Verdict | None:
+        return _layer_rules(ref_layer, layer, names, strided, 1 if s is None else s)
+
+    return rules
+
+
+def _layer_rules(
+    ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, keras.Layer], strided: tuple[str, ...], s: int
+) -> Verdict | None:
+    """One layer of the identity and convolutional blocks."""
     if layer is None:
         has_add = any(isinstance(x, keras.layers.Add) for x in names.values())
         if ref_layer.name.endswith("branch1"):
@@ -85,23 +109,33 @@ def _rules(ref_layer: keras.Layer, layer: keras.Layer | None, names: dict[str, k
             return "missing_bn", repr(ref_layer.name)
         return "layer_names", repr(ref_layer.name)
     if isinstance(ref_layer, keras.layers.Conv2D):
-        found = conv_rules(layer, ref_layer)
+        found = conv_rules(layer, ref_layer, strided, s, names)
         if found is not None:
             return found
         if tuple(layer.kernel_size) != (1, 1) and layer.padding != ref_layer.padding:  # 1x1: no difference
             return "padding", f"{layer.name} has padding='{layer.padding}'"
+        if ref_layer.name.endswith("branch1") and not isinstance(source(layer), keras.layers.InputLayer):
+            return "shortcut_input", f"the output of {source(layer).name!r}"
     elif not isinstance(layer, keras.layers.BatchNormalization):
         return "layer_names", f"{ref_layer.name!r} (a BatchNormalization; yours is a {type(layer).__name__})"
     elif layer.axis not in (3, -1, [3], [-1]):
         return "bn_axis", f"{layer.name} (axis={layer.axis})"
+    else:
+        return bn_rules(layer, ref_layer)
     return None
 
 
-def _build_error(identity: bool) -> Callable[[Exception, Builds], Verdict]:
+def _build_error(identity: bool, shape: tuple[int, ...]) -> Callable[[Exception, Builds], Verdict]:
     def error(err: Exception, builds: Builds) -> Verdict:
         empty = vanishing_conv(builds)
         if empty is not None:
             return "padding", f"a conv shrank the image to nothing ({empty})"
+        for layer, built in builds:
+            if layer.name == f"res{STAGE}{BLOCK}_branch1" and tuple(built)[1:] != shape[1:]:
+                return "shortcut_input", f"a tensor of shape {tuple(built)[1:]} (the block's input is {shape[1:]})"
+        strided = [layer for layer, _ in builds if isinstance(layer, keras.layers.Conv2D) and max(layer.strides) > 1]
+        if identity and strided:
+            return "stride", f"{strided[0].name} has strides {tuple(strided[0].strides)}, expected (1, 1)"
         shapes = mismatched_addition(builds)
         if shapes is not None:  # the identity block has no stride: only padding changes the size
             return ("padding" if identity else "add_shapes"), f"the shapes at the addition are {shapes}"
@@ -129,8 +163,8 @@ def _case(
         input_shape=shape,
         main_layer=f"bn{STAGE}{BLOCK}_branch2c",
         add_layer=f"res{STAGE}{BLOCK}_add",
-        rules=_rules,
-        build_error=_build_error(identity=s is None),
+        rules=_rules(s),
+        build_error=_build_error(identity=s is None, shape=shape),
         seed=1,
         context=f"the check called {reference.__name__}({call}) on an input of shape {shape}, so your layers are "
         f"named res{STAGE}{BLOCK}_branch2a, bn{STAGE}{BLOCK}_branch2a, ...",

@@ -30,6 +30,14 @@ COMMON_HINTS: dict[str, str] = {
     "error": "Your code raised an error when the check called it: {detail}",
 }
 
+# The hints every block check shares (``compare_block`` can give them).
+BLOCK_HINTS: dict[str, str] = COMMON_HINTS | {
+    "bn_training": "A layer of your block is called with training=True ({detail}): leave the training "
+    "argument out. Keras passes the right flag itself (fit trains; predict, evaluate and a call without a flag "
+    "infer); a fixed training=True makes BatchNorm use batch statistics and move its moving averages at "
+    "inference time.",
+}
+
 
 def say(key: str, detail: str, hints: dict[str, str], context: str = "") -> str:
     """Print the verdict for ``key`` (✔ for "ok", ✘ otherwise), with ``context`` on a second line; return ``key``."""
@@ -109,6 +117,21 @@ def vanishing_conv(builds: Builds) -> str | None:
     return None
 
 
+def valid_window(builds: Builds) -> str | None:
+    """The first recorded conv with a window larger than 1x1 and ``padding="valid"`` (it shrinks the
+    image), e.g. ``"ex_conv1 has padding='valid'"``; None when there is none."""
+    for layer, _ in builds:
+        if isinstance(layer, keras.layers.Conv2D) and layer.padding == "valid" and max(layer.kernel_size) > 1:
+            return f"{layer.name} has padding='valid'"
+    return None
+
+
+def source(layer: keras.Layer) -> keras.Operation:
+    """The layer that produced ``layer``'s (first) input."""
+    tensor = layer.input[0] if isinstance(layer.input, list) else layer.input
+    return tensor._keras_history.operation
+
+
 def randomize_batchnorm(model: keras.Model, rs: np.random.RandomState) -> None:
     """Give every BatchNorm layer of ``model`` random gamma, beta and moving statistics,
     so that comparisons in inference mode test non-trivial moving averages."""
@@ -138,16 +161,44 @@ def copy_weights(ref: keras.Model, names: dict[str, keras.Layer]) -> Verdict | N
     return None
 
 
-def conv_rules(layer: keras.Layer, ref_layer: keras.Layer) -> Verdict | None:
-    """The conv named like ``ref_layer``: a Conv2D with its window, stride and filters (None when they match)."""
+def conv_rules(
+    layer: keras.Layer,
+    ref_layer: keras.Layer,
+    strided: tuple[str, ...] = (),
+    s: int = 1,
+    names: dict[str, keras.Layer] | None = None,
+) -> Verdict | None:
+    """The conv named like ``ref_layer``: a Conv2D with its window, stride and filters (None when they match).
+
+    ``strided`` names the convs that carry the block's stride ``s``: a wrong stride there is the
+    argument replaced by a number ("stride_value"), unless it is 1 and another of the learner's
+    convs (in ``names``) carries a stride instead; a wrong stride elsewhere is on the wrong conv ("stride").
+    """
     if not isinstance(layer, keras.layers.Conv2D):
         return "layer_names", f"{ref_layer.name!r} (a Conv2D; yours is a {type(layer).__name__})"
     if tuple(layer.kernel_size) != tuple(ref_layer.kernel_size):
         return "kernel_size", f"{layer.name} ({tuple(layer.kernel_size)}, expected {tuple(ref_layer.kernel_size)})"
     if tuple(layer.strides) != tuple(ref_layer.strides):
-        return "stride", f"{layer.name} has strides {tuple(layer.strides)}, expected {tuple(ref_layer.strides)}"
+        found = f"{layer.name} has strides {tuple(layer.strides)}, expected {tuple(ref_layer.strides)}"
+        moved = any(
+            isinstance(other, keras.layers.Conv2D) and other.name not in strided and max(other.strides) > 1
+            for other in (names or {}).values()
+        )
+        if ref_layer.name in strided and not (max(layer.strides) == 1 and moved):
+            return "stride_value", f"{found}: the check passed s={s}"
+        return "stride", found
     if layer.filters != ref_layer.filters:
         return "filters", f"{layer.name} ({layer.filters} instead of {ref_layer.filters})"
+    return None
+
+
+def bn_rules(layer: keras.Layer, ref_layer: keras.Layer) -> Verdict | None:
+    """The BatchNorm named like ``ref_layer``: its momentum (which only training shows) and epsilon."""
+    if layer.momentum != ref_layer.momentum or layer.epsilon != ref_layer.epsilon:
+        return "bn_momentum", (
+            f"{layer.name} has momentum={layer.momentum:g}, epsilon={layer.epsilon:g}; expected "
+            f"momentum={ref_layer.momentum:g}, epsilon={ref_layer.epsilon:g}"
+        )
     return None
 
 
@@ -159,6 +210,7 @@ def post_activation_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str
         "relu_before_add": relu(main) + shortcut,
         "no_shortcut": relu(main),
         "relu_on_shortcut": relu(main + relu(shortcut)),
+        "relu_twice": relu(relu(main) + shortcut),
     }
 
 
@@ -224,15 +276,39 @@ def compare_block(case: BlockCase) -> Verdict:
         if not np.allclose(got, want, atol=1e-5):
             detail = f"{'training' if training else 'inference'} mode, max difference {np.abs(got - want).max():.3g}"
             return _known_mistake(ref, x, got, case, training) or "values", detail
+        if not training:
+            # A caller's flag overrides a layer's own training=True: only a call without a flag shows it.
+            moving = [keras.ops.convert_to_numpy(v) for v in learner.non_trainable_variables]
+            unflagged = keras.ops.convert_to_numpy(learner(x))
+            moved = [
+                v.path
+                for v, old in zip(learner.non_trainable_variables, moving, strict=True)
+                if not np.allclose(keras.ops.convert_to_numpy(v), old)
+            ]
+            if moved or not np.allclose(unflagged, want, atol=1e-5):
+                return "bn_training", f"called without a flag it moved {', '.join(moved) or 'no moving average'}"
     return "ok", ""
+
+
+def _batchnorm(layer: keras.Layer, z: np.ndarray, training: bool) -> np.ndarray:
+    """What BatchNorm ``layer`` computes on ``z`` (batch statistics in training mode), in NumPy."""
+    gamma, beta, mean, var = (keras.ops.convert_to_numpy(w) for w in layer.weights)
+    if training:
+        mean, var = z.mean(axis=(0, 1, 2)), z.var(axis=(0, 1, 2))
+    return gamma * (z - mean) / np.sqrt(var + layer.epsilon) + beta
 
 
 def _known_mistake(ref: keras.Model, x: np.ndarray, got: np.ndarray, case: BlockCase, training: bool) -> str | None:
     """Match a wrong output against the usual mistakes, computed from the reference's pieces:
-    the main path (output of ``case.main_layer``) and the shortcut (second input of ``case.add_layer``)."""
-    probe = keras.Model(ref.input, [ref.get_layer(case.main_layer).output, ref.get_layer(case.add_layer).input[1]])
-    main, shortcut = (keras.ops.convert_to_numpy(t) for t in probe(x, training=training))
-    for key, value in case.mistakes(main, shortcut).items():
-        if value.shape == got.shape and np.allclose(got, value, atol=1e-5):
+    the main path (output of ``case.main_layer``) and the shortcut (second input of ``case.add_layer``);
+    where the main path ends in a BatchNorm, also the addition placed before it ("add_before_bn")."""
+    main_layer = ref.get_layer(case.main_layer)
+    probe = keras.Model(ref.input, [main_layer.output, ref.get_layer(case.add_layer).input[1], main_layer.input])
+    main, shortcut, before = (keras.ops.convert_to_numpy(t) for t in probe(x, training=training))
+    candidates = case.mistakes(main, shortcut)
+    if isinstance(main_layer, keras.layers.BatchNormalization):
+        candidates["add_before_bn"] = np.maximum(_batchnorm(main_layer, before + shortcut, training), 0.0)
+    for key, value in candidates.items():
+        if value.shape == got.shape and np.allclose(got, value, atol=1e-4):
             return key
     return None

@@ -43,6 +43,12 @@ RESNET50_HINTS: dict[str, str] = COMMON_HINTS | {
     "max_pool_padding": "The max-pool pads ({detail}): use MaxPooling2D((3, 3), strides=(2, 2)) with the default "
     "padding='valid', as the original course does (keras.applications pads by 1 first; lesson 02 shows it).",
     "shape": "Wrong output shape of {detail}.",
+    "block_names": "Stage {detail}: the blocks of a stage are named with letters, the convolutional block 'a' "
+    "and the identity blocks 'b', 'c', ... (block=\"b\", giving 'res2b_branch2a'), as in the original "
+    "course and keras.applications.",
+    "global_pool": "Your head pools with {detail}: the course's head is AveragePooling2D((2, 2), "
+    "padding='same', name='avg_pool'), then Flatten. At 64x64 both give one value per channel, but at a "
+    "larger input (the check also builds 128x128) the 2x2 pooling keeps several positions.",
     "pooling": "The average pooling is missing ({detail}): AveragePooling2D((2, 2), padding='same', "
     "name='avg_pool') comes after stage 5, before Flatten.",
     "flatten": "The output has shape {detail}: Flatten() comes before the last Dense layer.",
@@ -89,6 +95,14 @@ def _structure(learner: keras.Model, ref: keras.Model, input_shape: tuple[int, .
     stages = sorted({int(n[3]) for n in names if n.startswith("res") and n[3:4].isdigit() and "_branch" in n})
     if stages != [2, 3, 4, 5]:
         return "layer_names", f"'res2a_branch2a' ... 'res5a_branch2a' (your blocks have stages {stages})"
+    for stage in stages:
+        units = sorted({n[4:].split("_")[0] for n in names if n.startswith(f"res{stage}") and n.endswith("_branch2a")})
+        odd = [u for u in units if not (len(u) == 1 and u.isalpha() and u.islower())]
+        if odd:
+            return "block_names", f"{stage} has blocks named {', '.join(repr(u) for u in units)}"
+    pools = [layer for layer in learner.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D)]
+    if pools:
+        return "global_pool", f"GlobalAveragePooling2D ({pools[0].name!r})"
     for stage, (_, _, identities) in enumerate(RESNET50_STAGES, start=2):
         got, want = _blocks(set(names), stage), "abcdef"[: identities + 1]
         if got != want:
