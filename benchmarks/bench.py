@@ -11,6 +11,14 @@
         first reaches 95 % validation accuracy (a stratified 10 % of the
         training images, held out as in notebook 03), its final validation
         and test accuracy, with the minimum and median over the seeds.
+    .venv/bin/python benchmarks/bench.py trials [--trials NAME ...] [--sources ...] [--seeds ...]
+        The search for notebook 03's recipe (issue #32): each trial of TRIALS
+        changes one thing of the recipe; for each source and seed, the final
+        validation accuracy (also with test-time flip averaging and after
+        recalibrating BatchNorm), the validation loss, the seconds per run
+        and per pass over the input pipeline alone. Validation only: the
+        test set plays no part in choosing. Each run is appended to
+        benchmarks/results/trials.jsonl as it ends.
     .venv/bin/python benchmarks/bench.py course
         Minutes to execute every notebook and the peak resident memory of its
         kernel, and minutes to run the unit tests.
@@ -26,11 +34,13 @@ from resnet_utils import (
     NUM_CLASSES,
     RECIPE_EPOCHS,
     accuracy,
+    augmenter,
     compile_recipe,
     environment_report,
     forward_flops,
     load_dataset,
     preprocess,
+    recalibrate_batchnorm,
     stratified_split,
     train_dataset,
     wilson_interval,
@@ -101,13 +111,51 @@ def inference_speed(model: keras.Model, batch_size: int = 120, repeats: int = 5)
     return repeats * batch_size / (time.perf_counter() - start)
 
 
-def time_to_target(source: str, seed: int, epochs: int = RECIPE_EPOCHS, target: float = 0.95) -> dict[str, Any]:
+# What `bench.py trials` measures: each changes one thing of notebook 03's recipe (issue #32).
+# "augment" goes to `augmenter`, "compile" to `compile_recipe`; "batch_size" and "epochs" replace the recipe's.
+TRIALS: dict[str, dict[str, Any]] = {
+    "recipe": {},
+    "zoom 0.1": {"augment": {"zoom": 0.1}},
+    "colour 0.2": {"augment": {"colour": 0.2}},
+    "rotation 0.03": {"augment": {"rotation": 0.03}},
+    "EMA 0.98": {"compile": {"ema": 0.98}},
+    "learning rate 2e-3": {"compile": {"learning_rate": 2e-3}},
+    "warm-up 1 epoch": {"compile": {"warmup_epochs": 1}},
+    "AdamW 0.1": {"compile": {"weight_decay": 0.1}},
+    "batch 16": {"batch_size": 16},
+    "6 epochs": {"epochs": 6},
+}
+
+
+def probabilities(model: keras.Model, x: np.ndarray, flip: bool = False) -> np.ndarray:
+    """The model's class probabilities on ``x`` in inference mode; with ``flip``, averaged with those of
+    the mirrored images (test-time flip averaging)."""
+    probs = keras.ops.convert_to_numpy(model.predict(x, batch_size=120, verbose=0))
+    if flip:
+        probs = (probs + keras.ops.convert_to_numpy(model.predict(x[:, :, ::-1], batch_size=120, verbose=0))) / 2
+    return probs
+
+
+def time_to_target(
+    source: str,
+    seed: int,
+    epochs: int = RECIPE_EPOCHS,
+    target: float = 0.95,
+    trial: dict[str, Any] | None = None,
+    test: bool = True,
+) -> dict[str, Any]:
     """Notebook 03's part B recipe on ``source`` from ``seed``: when the validation accuracy first reaches
-    ``target``, and the test accuracy once, at the end.
+    ``target``, and (with ``test``) the test accuracy once, at the end.
 
     As in notebook 03, the network trains on the training images less a stratified validation part
     (``stratified_split``, seed 0, the same for every run), which every epoch is measured on.
+    ``trial`` (an entry of ``TRIALS``) changes the recipe. The final validation accuracy is also
+    measured with test-time flip averaging and after recalibrating BatchNorm's statistics, and the
+    seconds one pass over the augmented training pipeline takes alone.
     """
+    trial = trial or {}
+    epochs = trial.get("epochs", epochs)
+    batch_size = trial.get("batch_size", BATCH_SIZE)
     x_all, y_all, x_test, y_test, _ = load_dataset(verbose=False, source=source)
     y_all, y_test = y_all.reshape(-1), y_test.reshape(-1)
     train, val = stratified_split(y_all)
@@ -117,9 +165,19 @@ def time_to_target(source: str, seed: int, epochs: int = RECIPE_EPOCHS, target: 
     keras.utils.set_random_seed(seed)
     model = ResNet50()
     zero_init_residual(model)
-    compile_recipe(model, epochs, steps_per_epoch=int(np.ceil(len(X_train) / BATCH_SIZE)))
+    steps = int(np.ceil(len(X_train) / batch_size))
+    compile_recipe(model, epochs, steps_per_epoch=steps, **trial.get("compile", {}))
     reached: dict[str, Any] = {}
     batch_statistics: list[float] = []
+
+    def data() -> tf.data.Dataset:  # shuffles itself: fit(shuffle=False)
+        layers = augmenter(seed, **trial.get("augment", {}))
+        return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, layers=layers)
+
+    pipeline_start = time.perf_counter()
+    for _ in data():
+        pass
+    pipeline_s = time.perf_counter() - pipeline_start
     start = time.perf_counter()
 
     class Watch(keras.callbacks.Callback):
@@ -129,26 +187,35 @@ def time_to_target(source: str, seed: int, epochs: int = RECIPE_EPOCHS, target: 
                 reached.update(seconds=time.perf_counter() - start, epoch=epoch + 1)
             batch_statistics.append(round(accuracy(model, X_val, y_all[val], batch_statistics=True), 4))
 
-    data = train_dataset(X_train, Y_train, seed=seed)  # shuffles itself: fit(shuffle=False)
     history = model.fit(
-        data, epochs=epochs, validation_data=(X_val, Y_val), callbacks=[Watch()], verbose=0, shuffle=False
+        data(), epochs=epochs, validation_data=(X_val, Y_val), callbacks=[Watch()], verbose=0, shuffle=False
     )
     total = time.perf_counter() - start
-    final_val = accuracy(model, X_val, y_all[val])
+    probs = probabilities(model, X_val)
+    final_val = float(np.mean(probs.argmax(axis=1) == y_all[val]))
+    flipped_val = float(np.mean(probabilities(model, X_val, flip=True).argmax(axis=1) == y_all[val]))
+    test_acc = accuracy(model, X_test, y_test) if test else None  # the network as trained, once
+    recalibrate_batchnorm(model, X_train)
+    recalibrated_val = accuracy(model, X_val, y_all[val])
     return {
         "source": source,
         "seed": seed,
         "epochs": epochs,
+        "trial": trial,
         "train_images": len(X_train),
         "validation_images": len(X_val),
         "test_images": len(X_test),
         "total_s": total,
+        "pipeline_s_per_epoch": pipeline_s,
         "validation_accuracy_per_epoch": [round(a, 4) for a in history.history["val_accuracy"]],
         "validation_accuracy_with_batch_statistics_per_epoch": batch_statistics,
         "training_accuracy_per_epoch": [round(a, 4) for a in history.history["accuracy"]],
         "final_validation_accuracy": final_val,
+        "final_validation_loss": float(-np.mean(np.log(probs[np.arange(len(probs)), y_all[val]] + 1e-12))),
+        "final_validation_accuracy_flip_averaged": flipped_val,
+        "final_validation_accuracy_recalibrated": recalibrated_val,
         "final_validation_interval": wilson_interval(round(final_val * len(X_val)), len(X_val)),
-        "final_test_accuracy": accuracy(model, X_test, y_test),
+        "final_test_accuracy": test_acc,
         "seconds_to_target": reached.get("seconds"),
         "epoch_reached": reached.get("epoch"),
     }
@@ -215,6 +282,53 @@ def bench_train(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def trial_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Per trial and source: the final validation accuracy per seed, its minimum and median, the same with
+    flip averaging and after recalibration, the mean validation loss and the seconds per run."""
+    rows = []
+    keys = dict.fromkeys((r["name"], r["source"]) for r in runs)
+    for name, source in keys:
+        mine = sorted((r for r in runs if r["name"] == name and r["source"] == source), key=lambda r: r["seed"])
+        final = [r["final_validation_accuracy"] for r in mine]
+        flipped = [r["final_validation_accuracy_flip_averaged"] for r in mine]
+        recalibrated = [r["final_validation_accuracy_recalibrated"] for r in mine]
+        seeds = ", ".join(f"{r['seed']}: {100 * a:.1f}" for r, a in zip(mine, final, strict=True))
+        rows.append(
+            (
+                f"{name}, {source}",
+                f"validation % by seed {seeds}; min {100 * min(final):.1f}, median {100 * np.median(final):.1f}"
+                f" | flip-averaged min {100 * min(flipped):.1f}, median {100 * np.median(flipped):.1f}"
+                f" | recalibrated min {100 * min(recalibrated):.1f}"
+                f" | loss {np.mean([r['final_validation_loss'] for r in mine]):.3f}"
+                f" | {np.mean([r['total_s'] for r in mine]):.0f} s/run,"
+                f" pipeline {np.mean([r['pipeline_s_per_epoch'] for r in mine]):.1f} s/epoch",
+            )
+        )
+    return rows
+
+
+def bench_trials(args: argparse.Namespace) -> dict[str, Any]:
+    """Each trial of ``args.trials`` on each source and seed, validation accuracy only (no test set).
+
+    Every run is appended to ``results/trials.jsonl`` as soon as it ends, so an interrupted search
+    keeps what it measured; the table covers every run of the chosen trials stored there.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    log = RESULTS / "trials.jsonl"
+    for name in args.trials:
+        for source in args.sources:
+            for seed in args.seeds:
+                run = time_to_target(source, seed, args.epochs, trial=TRIALS[name], test=False)
+                run["name"] = name
+                with log.open("a") as f:
+                    f.write(json.dumps(run) + "\n")
+                print(f"{name}, {source}, seed {seed}: validation {run['final_validation_accuracy']:.1%}", flush=True)
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    runs = [r for r in runs if r["name"] in args.trials and r["source"] in args.sources and r["seed"] in args.seeds]
+    print_table(trial_rows(runs))
+    return {"runs": runs}
+
+
 def run_measured(command: list[str], cwd: Path = REPO) -> tuple[float, float]:
     """Run ``command``; its wall-clock seconds and the peak resident memory (MB) of it and its children.
 
@@ -261,7 +375,8 @@ def print_table(rows: list[tuple[str, str]]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["train", "course"])
+    parser.add_argument("mode", choices=["train", "trials", "course"])
+    parser.add_argument("--trials", nargs="+", default=list(TRIALS), choices=list(TRIALS), help="trials mode: which")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--skip-recipe", action="store_true", help="skip the time-to-95%% training runs")
@@ -271,7 +386,8 @@ def main() -> int:
         "--epochs", type=int, default=RECIPE_EPOCHS, help="epochs of the recipe runs (cosine over them)"
     )
     args = parser.parse_args()
-    result = bench_train(args) if args.mode == "train" else bench_course()
+    modes = {"train": bench_train, "trials": bench_trials, "course": lambda _: bench_course()}
+    result = modes[args.mode](args)
     result["environment"] = environment_report() | {"machine": platform.processor() or platform.machine()}
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{args.mode}.json"

@@ -19,50 +19,98 @@ from resnet_course.constants import BATCH_SIZE
 from resnet_course.models import Block, cifar_net
 
 
-def augmenter(seed: int = 0) -> keras.Sequential:
-    """Random left-right flips and shifts of up to 8% (a mirrored hand shows as many fingers)."""
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(0.08, 0.08, fill_mode="nearest", seed=seed),
-        ],
-        name="augment",
-    )
+def augmenter(
+    seed: int = 0, shift: float = 0.08, zoom: float = 0.0, rotation: float = 0.0, colour: float = 0.0
+) -> keras.Sequential:
+    """Random left-right flips and shifts of up to ``shift`` (8 %; a mirrored hand shows as many fingers).
+
+    Optional, off by default: zooms in or out by up to ``zoom`` (a fraction of
+    the side), rotations by up to ``rotation`` (a fraction of a full turn:
+    0.03 is about 11 degrees) and brightness and contrast changes by up to
+    ``colour`` (a fraction of the [0, 1] range, and of the contrast), each
+    with its own seed derived from ``seed``.
+    """
+    layers: list[keras.layers.Layer] = [
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomTranslation(shift, shift, fill_mode="nearest", seed=seed),
+    ]
+    if zoom:
+        layers.append(keras.layers.RandomZoom((-zoom, zoom), fill_mode="nearest", seed=seed + 1))
+    if rotation:
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="nearest", seed=seed + 2))
+    if colour:
+        layers.append(keras.layers.RandomBrightness(colour, value_range=(0.0, 1.0), seed=seed + 3))
+        layers.append(keras.layers.RandomContrast(colour, value_range=(0.0, 1.0), seed=seed + 4))
+    return keras.Sequential(layers, name="augment")
 
 
 def train_dataset(
-    x: np.ndarray, y: np.ndarray, batch_size: int = BATCH_SIZE, seed: int = 0, augment: bool = True
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = BATCH_SIZE,
+    seed: int = 0,
+    augment: bool = True,
+    layers: keras.Sequential | None = None,
 ) -> tf.data.Dataset:
     """A shuffled, batched (and augmented) ``tf.data`` pipeline over ``(x, y)``, with prefetch.
 
     Works with every Keras backend: ``model.fit`` accepts a ``tf.data.Dataset``.
     The augmentation runs one batch at a time (no parallel map), so that its
     random draws come in the same order in every run: same seed, same run.
-    Prefetching still overlaps it with the training step.
+    Prefetching still overlaps it with the training step. ``layers`` replaces
+    the augmentation (default: ``augmenter(seed)``).
     """
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).batch(batch_size)
     if augment:
-        layers = augmenter(seed)
-        ds = ds.map(lambda xb, yb: (layers(xb, training=True), yb))
+        chosen = layers if layers is not None else augmenter(seed)
+        ds = ds.map(lambda xb, yb: (chosen(xb, training=True), yb))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def compile_recipe(model: keras.Model, epochs: int, steps_per_epoch: int, bn_momentum: float = 0.9) -> None:
+def compile_recipe(
+    model: keras.Model,
+    epochs: int,
+    steps_per_epoch: int,
+    bn_momentum: float = 0.9,
+    learning_rate: float = 1e-3,
+    warmup_epochs: int = 0,
+    weight_decay: float = 0.0,
+    ema: float = 0.0,
+) -> None:
     """Compile ``model`` with the recipe notebook 03 builds step by step (part B).
 
     Every BatchNorm layer's momentum set to ``bn_momentum`` (0.9: the moving
     averages follow the batch statistics within ~30 steps instead of ~300 at
     Keras's default 0.99), Adam with a cosine decay of the learning rate from
-    1e-3 to 0 over ``epochs * steps_per_epoch`` steps, categorical
-    cross-entropy with label smoothing 0.1, and accuracy as the metric. Train
-    it on ``train_dataset``.
+    ``learning_rate`` (1e-3) to 0 over ``epochs * steps_per_epoch`` steps,
+    categorical cross-entropy with label smoothing 0.1, and accuracy as the
+    metric. Train it on ``train_dataset``.
+
+    The alternatives that ``benchmarks/bench.py trials`` measures, off by
+    default: a linear warm-up from 0 over the first ``warmup_epochs`` epochs
+    (the cosine then runs over the rest), AdamW's decoupled ``weight_decay``,
+    and an exponential moving average of the weights with momentum ``ema``,
+    which replaces the weights at the end of ``fit`` (BatchNorm's moving
+    statistics are then those of the last weights: recalibrate them).
     """
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = bn_momentum
-    schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate=1e-3, decay_steps=epochs * steps_per_epoch)
+    warmup = warmup_epochs * steps_per_epoch
+    decay = epochs * steps_per_epoch - warmup
+    schedule = (
+        keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=learning_rate, warmup_steps=warmup)
+        if warmup
+        else keras.optimizers.schedules.CosineDecay(initial_learning_rate=learning_rate, decay_steps=decay)
+    )
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
+    optimizer = (
+        keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay, **averaging)
+        if weight_decay
+        else keras.optimizers.Adam(learning_rate=schedule, **averaging)
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
         metrics=["accuracy"],
     )

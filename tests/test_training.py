@@ -48,6 +48,49 @@ def test_augmenter_keeps_shape_and_changes_images() -> None:
     assert out.shape == x.shape and not np.allclose(out, x)
 
 
+def test_augmenter_options_add_their_layers_and_the_default_is_flips_and_shifts() -> None:
+    assert [type(layer).__name__ for layer in augmenter().layers] == ["RandomFlip", "RandomTranslation"]
+    full = augmenter(seed=2, zoom=0.1, rotation=0.03, colour=0.2)
+    names = [type(layer).__name__ for layer in full.layers]
+    assert names == [
+        "RandomFlip",
+        "RandomTranslation",
+        "RandomZoom",
+        "RandomRotation",
+        "RandomBrightness",
+        "RandomContrast",
+    ]
+    x = np.random.RandomState(0).uniform(size=(4, 16, 16, 3)).astype("float32")
+    out = keras.ops.convert_to_numpy(full(x, training=True))
+    assert out.shape == x.shape and not np.allclose(
+        out, keras.ops.convert_to_numpy(augmenter(seed=2)(x, training=True))
+    )
+    assert out.min() >= 0.0 and out.max() <= 1.0  # brightness and contrast stay in the images' [0, 1]
+
+
+def test_train_dataset_uses_the_given_augmentation() -> None:
+    x = np.random.RandomState(1).uniform(size=(8, 8, 8, 3)).astype("float32")
+    y = np.zeros((8, 6), "float32")
+    identity = keras.Sequential([keras.layers.Identity()])
+    ((xb, _),) = list(train_dataset(x, y, batch_size=8, seed=0, layers=identity))
+    assert np.allclose(np.sort(xb.numpy().ravel()), np.sort(x.ravel()))  # shuffled, not changed
+
+
+def test_compile_recipe_alternatives_warm_up_weight_decay_and_ema() -> None:
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(inputs))
+    compile_recipe(model, epochs=3, steps_per_epoch=10, learning_rate=2e-3, warmup_epochs=1, weight_decay=0.1, ema=0.98)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW) and optimizer.weight_decay == 0.1
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.98
+    schedule = keras.optimizers.schedules.deserialize(optimizer.get_config()["learning_rate"])
+    rates = [float(schedule(step)) for step in (0, 5, 10, 20, 30)]
+    assert rates[0] == 0.0 and np.isclose(rates[1], 1e-3) and np.isclose(rates[2], 2e-3)  # linear warm-up
+    assert rates[2] > rates[3] > rates[4] and np.isclose(rates[4], 0.0)  # then the cosine to 0 at the end
+    compile_recipe(model, epochs=3, steps_per_epoch=10)
+    assert type(model.optimizer) is keras.optimizers.Adam and not model.optimizer.use_ema
+
+
 def test_compile_recipe_schedules_the_learning_rate_to_zero() -> None:
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(inputs))
