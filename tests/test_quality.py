@@ -130,6 +130,27 @@ def test_broken_links_are_caught(tmp_path: Path) -> None:
     assert found == ["README.md: broken link 'images/missing.png'", "README.md: broken link 'nope.png'"]
 
 
+def test_links_to_missing_headings_and_sections_named_that_do_not_exist_are_caught() -> None:
+    """A document that loses a section must not leave links and references to it (issue #31)."""
+    readme = REPO / "README.md"
+    text = (
+        "# Top\n\n## The recipe: 95 % in 9 epochs (issue #18)\n\n```\n## not a heading\n```\n"
+        "[ok](#the-recipe-95--in-9-epochs-issue-18), [gone](#the-synthetic-set-next-to-nothing), "
+        "[code](#not-a-heading), [other](CONTRIBUTING.md#no-such-heading)\n"
+        "See the README's *Speed and the recipe* section, the README's *No such thing* section, and "
+        'CONTRIBUTING.md, "Nowhere".'
+    )
+    assert nbtool.anchors(text) == {"top", "the-recipe-95--in-9-epochs-issue-18"}
+    found = nbtool.broken_links(readme, text)
+    assert found == [
+        "README.md: link '#the-synthetic-set-next-to-nothing' to a heading that does not exist",
+        "README.md: link '#not-a-heading' to a heading that does not exist",
+        "README.md: link 'CONTRIBUTING.md#no-such-heading' to a heading that does not exist",
+        "README.md: names a section 'No such thing' that README.md does not have",
+        "README.md: names a section 'Nowhere' that CONTRIBUTING.md does not have",
+    ], found
+
+
 def test_offline_guard_refuses_outside_connections() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     with sock, pytest.raises(OSError, match="offline guard"):

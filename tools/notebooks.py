@@ -172,15 +172,47 @@ def problems(nb: nbformat.NotebookNode, executed: bool = True) -> list[str]:
     return found
 
 
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives the headings of ``markdown`` (outside fenced code): lower case, each space a
+    hyphen, punctuation other than hyphens and underscores dropped ("Speed and the recipe" ->
+    "speed-and-the-recipe")."""
+    found, fenced = set(), False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            title = line.lstrip("#").strip().lower()
+            found.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return found
+
+
+# A lesson or document sending the reader to a section by name: "README's *Speed and the recipe* section",
+# 'CONTRIBUTING.md, "Before you commit"'.
+SECTION_NAME = re.compile(r"(README|CONTRIBUTING)(?:\.md)?(?:'s \*([^*]+)\* section|, \"([^\"]+)\")")
+
+
 def broken_links(path: Path, markdown: str) -> list[str]:
-    """Relative links and image references in ``markdown`` (read from ``path``) to missing files."""
+    """Relative links and image references in ``markdown`` (read from ``path``) to missing files, links to
+    headings that do not exist (``#anchor`` in a Markdown file, ``FILE.md#anchor``), and sections named
+    that do not exist (``SECTION_NAME``)."""
     found = []
+    where = path.relative_to(REPO)
     for match in LINK.finditer(markdown):
         target = match.group(1) or match.group(2)
-        if re.match(r"[a-z]+:", target) or target.startswith("#"):
-            continue  # web addresses, mailto:, in-page anchors
-        if not (path.parent / target.split("#")[0]).exists():
-            found.append(f"{path.relative_to(REPO)}: broken link {target!r}")
+        if re.match(r"[a-z]+:", target):
+            continue  # web addresses, mailto:
+        file, _, anchor = target.partition("#")
+        document = path.parent / file if file else path
+        if file and not document.exists():
+            found.append(f"{where}: broken link {target!r}")
+        elif anchor and document.suffix == ".md":
+            text = markdown if not file else document.read_text()
+            if anchor not in anchors(text):
+                found.append(f"{where}: link {target!r} to a heading that does not exist")
+    for match in SECTION_NAME.finditer(markdown):
+        document, name = REPO / f"{match.group(1)}.md", match.group(2) or match.group(3)
+        if re.sub(r"[^\w\- ]", "", name.lower()).replace(" ", "-") not in anchors(document.read_text()):
+            found.append(f"{where}: names a section {name!r} that {document.name} does not have")
     return found
 
 
@@ -248,7 +280,7 @@ def check(paths: list[Path]) -> list[str]:
         nb = nbformat.read(path, as_version=4)
         found += [f"{path.relative_to(REPO)}: {p}" for p in problems(nb, executed=path.parent != STUDENT_DIR)]
         found += broken_links(path, "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
-    for readme in sorted(REPO.glob("**/README.md")):
+    for readme in [*sorted(REPO.glob("**/README.md")), REPO / "CONTRIBUTING.md"]:
         if ".venv" not in readme.parts and "node_modules" not in readme.parts:
             found += broken_links(readme, readme.read_text())
     return found
