@@ -131,15 +131,17 @@ def _ancestors(tensor: keras.KerasTensor) -> set[int]:
 
 
 def zero_init_residual(model: keras.Model) -> list[str]:
-    """Start every residual block as the identity: γ = 0 in the BatchNorm that ends its residual branch.
+    """Start every residual branch at zero: γ = 0 in the BatchNorm that ends it.
 
-    The branch then adds 0 to the shortcut, so at initialisation the signal
-    and the gradient pass through the shortcuts alone and each block learns a
-    residual from there (Goyal et al. 2017, "Accurate, Large Minibatch SGD";
-    torchvision's ``zero_init_residual``). The branch is the deeper input of
-    each ``Add`` layer (more layers behind it), in whichever order the block
-    adds them; a branch that ends in a conv (the pre-activation block) is left
-    alone. Call it on a new model, before training: it overwrites weights.
+    The branch then adds 0 to the shortcut, so at initialisation a block with
+    an identity shortcut is the identity on its (ReLU) input, a block with a
+    projection shortcut is its projection alone, the signal and the gradient
+    pass through the shortcuts, and each block learns a residual from there
+    (Goyal et al. 2017, "Accurate, Large Minibatch SGD"; torchvision's
+    ``zero_init_residual``). The branch is the deeper input of each ``Add``
+    layer (more layers behind it), in whichever order the block adds them; a
+    branch that ends in a conv (the pre-activation block) is left alone. Call
+    it on a new model, before training: it overwrites weights.
 
     Returns:
         The names of the BatchNorm layers set to zero.
