@@ -190,6 +190,7 @@ def reference(workers: list[str], index: int) -> dict[str, Any]:
         (lambda w, i: {"cluster": {"worker": w}, "task": {"type": "worker", "index": str(i)}}, "task_index"),
         (lambda w, i: {"cluster": {"worker": w}, "task": {"type": "worker"}}, "task"),
         (lambda w, i: {"cluster": {"worker": w}, "task": {"type": "worker", "index": {1, 2}}}, "not_json"),
+        (lambda w, i: {"cluster": {"worker": sorted(w)}, "task": {"type": "worker", "index": i}}, "cluster"),
     ],
 )
 def test_check_tf_config_names_each_mistake(
@@ -204,7 +205,7 @@ def test_check_tf_config_reports_an_unwritten_exercise(capsys: pytest.CaptureFix
         raise NotImplementedError()
 
     assert check_tf_config(not_written) == "not_implemented"
-    assert "(the check called tf_config(['10.0.0.1:2222'" in capsys.readouterr().out
+    assert "(the check called tf_config(['10.0.0.2:2222'" in capsys.readouterr().out
 
 
 FIT_UNDER_MWMS = """\

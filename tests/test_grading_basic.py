@@ -31,7 +31,8 @@ def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
     project="never"/"always"/"stride only"/"channels only", proj_bn=False, proj_window=3,
     stride_on="conv2", prefix="x", proj_bias=True (the projection conv keeps Keras's default bias),
     padding="valid", momentum=k, bn_training=True, relu_twice=True, add_before_bn=True,
-    stride_literal=2 (instead of s), proj_reads_main=True (the projection applied to the main path).
+    stride_literal=2 (instead of s), proj_reads_main=True (the projection applied to the main path),
+    conv1_stride=k (only conv1's stride written as a number), add_main_twice=True.
     """
 
     def residual_block(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
@@ -44,7 +45,8 @@ def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
             norm = L.BatchNormalization(momentum=mistake.get("momentum", 0.9), name=layer_name)
             return (lambda t: norm(t, training=True)) if mistake.get("bn_training") else norm
 
-        Y = L.Conv2D(filters, 3, strides=1 if stride_on_conv2 else s, name=f"{name}_conv1", **conv)(X)
+        first = mistake.get("conv1_stride", 1 if stride_on_conv2 else s)
+        Y = L.Conv2D(filters, 3, strides=first, name=f"{name}_conv1", **conv)(X)
         Y = L.Activation("relu")(bn(f"{name}_bn1")(Y))
         Y = L.Conv2D(filters, 3, strides=s if stride_on_conv2 else 1, name=f"{name}_conv2", **conv)(Y)
         if not mistake.get("add_before_bn"):
@@ -68,7 +70,7 @@ def make_residual(**mistake: Any) -> Callable[..., keras.KerasTensor]:
         if mistake.get("relu_on_shortcut"):
             shortcut = L.Activation("relu")(shortcut)
         if mistake.get("add", True):
-            Y = L.Add()([Y, shortcut])
+            Y = L.Add()([Y, Y if mistake.get("add_main_twice") else shortcut])
         if mistake.get("add_before_bn"):
             Y = bn(f"{name}_bn2")(Y)
         if mistake.get("final_relu", True) and not mistake.get("relu_before_add"):
@@ -108,6 +110,8 @@ RESIDUAL_MUTANTS: dict[str, tuple[str, Any]] = {
     "addition before the second BatchNorm": ("add_before_bn", make_residual(add_before_bn=True)),
     "strides=2 written instead of s": ("stride_value", make_residual(stride_literal=2)),
     "projection of the main path": ("shortcut_input", make_residual(proj_reads_main=True)),
+    "strides=2 written on the first conv only": ("stride_value", make_residual(conv1_stride=2)),
+    "the main path added to itself": ("double_main", make_residual(add_main_twice=True)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -118,7 +122,7 @@ def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
     Keyword mistakes: relu_after_add=True, add=False, project_from="X", project="always"/"never",
     proj_bn=True, post_activation=True (conv -> BN -> ReLU), stride_on="conv2", use_bias=True, prefix="x",
     add_name="x" (the addition named otherwise), momentum=k, bn_training=True, padding="valid",
-    stride_literal=2 (instead of s).
+    stride_literal=2 (instead of s), conv1_on_x=True (pre computed, conv1 applied to X), add_main_twice=True.
     """
 
     def preact(X: keras.KerasTensor, filters: int, s: int = 1, name: str = "block") -> Any:
@@ -139,7 +143,7 @@ def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
             pre = X
         else:
             pre = L.Activation("relu")(bn(f"{name}_bn1")(X))
-            Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(pre)
+            Y = L.Conv2D(filters, 3, strides=s1, name=f"{name}_conv1", **conv)(X if mistake.get("conv1_on_x") else pre)
             Y = L.Activation("relu")(bn(f"{name}_bn2")(Y))
             Y = L.Conv2D(filters, 3, strides=s2, name=f"{name}_conv2", **conv)(Y)
         shortcut = X
@@ -150,7 +154,7 @@ def make_preact(**mistake: Any) -> Callable[..., keras.KerasTensor]:
             if mistake.get("proj_bn"):
                 shortcut = bn(f"{name}_proj_bn")(shortcut)
         add = L.Add(name=mistake.get("add_name", f"{name}_add"))
-        out = add([Y, shortcut]) if mistake.get("add", True) else Y
+        out = add([Y, Y if mistake.get("add_main_twice") else shortcut]) if mistake.get("add", True) else Y
         return L.Activation("relu")(out) if mistake.get("relu_after_add") else out
 
     return preact
@@ -172,6 +176,8 @@ PREACT_MUTANTS: dict[str, tuple[str, Any]] = {
     "BatchNorm called with training=True": ("bn_training", make_preact(bn_training=True)),
     "padding='same' forgotten": ("padding", make_preact(padding="valid")),
     "strides=2 written instead of s": ("stride_value", make_preact(stride_literal=2)),
+    "pre computed, conv1 applied to X": ("order", make_preact(conv1_on_x=True)),
+    "the main path added to itself": ("double_main", make_preact(add_main_twice=True)),
     "stub": ("not_implemented", not_implemented),
 }
 

@@ -28,13 +28,15 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
     use_bias=False, keep_input=False (no `X_shortcut = X`), bn_training=True (BatchNorm called with
     training=True), relu_twice=True (ReLU before and after the addition), add_before_bn=True (the shortcut
     added before bn..._branch2c), shortcut_reads_main=True (the shortcut conv applied to the overwritten X),
-    momentum=k.
+    momentum=k, f3_literal=k (F3 written as a number), add_main_twice=True (Add()([X, X])),
+    no_projection=True (the convolutional block's shortcut is X itself).
     """
 
     def block(X: keras.KerasTensor, f: int, filters: list[int], stage: int, block: str, s: int = 1) -> Any:
         prefix = mistake.get("prefix", "")
         conv, bn = f"{prefix}res{stage}{block}_branch", f"{prefix}bn{stage}{block}_branch"
         F1, F2, F3 = filters
+        F3 = mistake.get("f3_literal", F3)
         s = mistake.get("stride_literal", s)
         stride_on = mistake.get("stride_on", "2a")
 
@@ -55,7 +57,7 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
             X = conv_bn(X, F1, 1, 1, "valid", "2a", relu=True)
             return L.Add()([X, X_shortcut])  # type: ignore[name-defined]  # noqa: F821  (the learner's NameError)
         shortcut = X
-        if projection and not mistake.get("shortcut_reads_main"):
+        if projection and not mistake.get("shortcut_reads_main") and not mistake.get("no_projection"):
             shortcut = L.Conv2D(mistake.get("shortcut_filters", F3), 1, strides=s, name=conv + "1")(X)
             if mistake.get("shortcut_bn", True):
                 shortcut = L.BatchNormalization(axis=3, name=bn + "1")(shortcut)
@@ -68,7 +70,7 @@ def make_block(projection: bool, **mistake: Any) -> Callable[..., keras.KerasTen
         if mistake.get("shortcut_reads_main"):  # X is the main path's output by now
             shortcut = L.BatchNormalization(axis=3, name=bn + "1")(L.Conv2D(F3, 1, strides=s, name=conv + "1")(X))
         if mistake.get("add", True):
-            X = L.Add()([X, shortcut])
+            X = L.Add()([X, X if mistake.get("add_main_twice") else shortcut])
         if mistake.get("add_before_bn"):
             X = L.BatchNormalization(axis=3, name=bn + "2c")(X)
         if mistake.get("final_relu", True) and not mistake.get("relu_before_add", False):
@@ -107,6 +109,8 @@ IDENTITY_MUTANTS: dict[str, tuple[str, Any]] = {
     "addition before the last BatchNorm": ("add_before_bn", make_block(False, add_before_bn=True)),
     "BatchNorm momentum=0.9": ("bn_momentum", make_block(False, momentum=0.9)),
     "stride 2 written into branch2a": ("stride", make_block(False, stride_literal=2)),
+    "F3 written as a number": ("filters", make_block(False, f3_literal=6)),
+    "the main path added to itself": ("double_main", make_block(False, add_main_twice=True)),
     "stub": ("not_implemented", not_implemented),
 }
 
@@ -124,6 +128,8 @@ CONVOLUTIONAL_MUTANTS: dict[str, tuple[str, Any]] = {
     "BatchNorm 2a missing": ("missing_bn", make_block(True, skip_bn="2a")),
     "use_bias=False": ("bias", make_block(True, use_bias=False)),
     "shortcut conv on the overwritten X": ("shortcut_input", make_block(True, shortcut_reads_main=True)),
+    "no shortcut conv at all": ("shortcut_missing", make_block(True, no_projection=True)),
+    "the main path added to itself": ("double_main", make_block(True, add_main_twice=True)),
     "BatchNorm called with training=True": ("bn_training", make_block(True, bn_training=True)),
     "ReLU before and after the addition": ("relu_twice", make_block(True, relu_twice=True)),
     "addition before the last BatchNorm": ("add_before_bn", make_block(True, add_before_bn=True)),

@@ -31,7 +31,7 @@ from resnet_course.grading import (
 
 def tf_config_for_three(workers: list[str], index: int) -> dict[str, Any]:
     """Right for the three-worker cluster, with its addresses written in: wrong for any other cluster."""
-    three = ["10.0.0.1:2222", "10.0.0.2:2222", "10.0.0.3:2222"]
+    three = ["10.0.0.2:2222", "10.0.0.1:2222", "10.0.0.3:2222"]
     return {"cluster": {"worker": three}, "task": {"type": "worker", "index": index}}
 
 

@@ -22,7 +22,8 @@ def make_resnet50(**mistake: Any) -> Callable[..., Any]:
     Keyword mistakes: identities={stage: n}, strides={stage: s}, filters={stage: (F1, F2, F3)},
     pool=False / pool_padding="same", zero_pad=False, avg_pool=False, flatten=False, softmax=False,
     input_literal=True, classes_literal=True, first_stage=1, returns="tensor",
-    block_letters="12345" (identity blocks named by numbers), global_pool=True (GlobalAveragePooling2D head).
+    block_letters="12345" (identity blocks named by numbers), global_pool=True (GlobalAveragePooling2D head),
+    pool_strides=k (the max-pool's strides; None: Keras's default, the pool size), avg_padding="valid".
     """
 
     def resnet50(input_shape: tuple[int, int, int] = (64, 64, 3), classes: int = 6) -> Any:
@@ -32,7 +33,8 @@ def make_resnet50(**mistake: Any) -> Callable[..., Any]:
         X = L.BatchNormalization(axis=3, name="bn_conv1")(X)
         X = L.Activation("relu")(X)
         if mistake.get("pool", True):
-            X = L.MaxPooling2D((3, 3), strides=(2, 2), padding=mistake.get("pool_padding", "valid"))(X)
+            strides = mistake.get("pool_strides", (2, 2))
+            X = L.MaxPooling2D((3, 3), strides=strides, padding=mistake.get("pool_padding", "valid"))(X)
         for stage, (filters, s, n) in enumerate(STAGES, start=mistake.get("first_stage", 2)):
             filters = mistake.get("filters", {}).get(stage, filters)
             s = mistake.get("strides", {}).get(stage, s)
@@ -42,7 +44,7 @@ def make_resnet50(**mistake: Any) -> Callable[..., Any]:
         if mistake.get("global_pool"):
             X = L.GlobalAveragePooling2D(name="avg_pool")(X)
         elif mistake.get("avg_pool", True):
-            X = L.AveragePooling2D((2, 2), padding="same", name="avg_pool")(X)
+            X = L.AveragePooling2D((2, 2), padding=mistake.get("avg_padding", "same"), name="avg_pool")(X)
         if mistake.get("flatten", True) and not mistake.get("global_pool"):
             X = L.Flatten()(X)
         units = 6 if mistake.get("classes_literal") else classes
@@ -76,6 +78,9 @@ RESNET50_MUTANTS: dict[str, tuple[str, Any]] = {
     "returns the output tensor": ("not_a_model", make_resnet50(returns="tensor")),
     "identity blocks named 1, 2, ...": ("block_names", make_resnet50(block_letters="12345")),
     "GlobalAveragePooling2D head": ("global_pool", make_resnet50(global_pool=True)),
+    "MaxPooling2D(3) (strides default to 3)": ("max_pool_settings", make_resnet50(pool_strides=None)),
+    "max-pool with stride 1": ("max_pool_settings", make_resnet50(pool_strides=(1, 1))),
+    "average pooling without padding='same'": ("avg_pool_settings", make_resnet50(avg_padding="valid")),
     "stub": ("not_implemented", not_implemented),
 }
 

@@ -48,6 +48,8 @@ BASIC_HINTS: dict[str, str] = BLOCK_HINTS | {
     "too, has momentum=0.9 (as in plain_block) and Keras's default epsilon.",
     "shortcut_input": "The projection reads {detail}, not the block's input X: apply the 1x1 conv to X "
     "(keep it before the main path overwrites it, or give the main path another name, as plain_block's Y).",
+    "double_main": "The main path is added to itself: add the shortcut (X, or its projection) to the second "
+    "BatchNorm's output.",
     "relu_twice": "A ReLU comes both before and after the addition: the second BatchNorm's output goes into "
     "the addition as it is; only the sum goes through the ReLU.",
     "add_before_bn": "The shortcut is added before the second BatchNorm: add it to the output of '{{name}}_bn2' "
@@ -99,6 +101,8 @@ PREACT_HINTS: dict[str, str] = BLOCK_HINTS | {
     "relu_after_add": "A ReLU follows the addition: the pre-activation block returns the sum as it is, so "
     "that the identity path stays clean from block to block.",
     "no_shortcut": "The shortcut is not added: return the output of the second conv plus X (or its projection).",
+    "double_main": "The main path is added to itself: add the shortcut (X, or the projection of pre) to the "
+    "second conv's output.",
     "shape": BASIC_HINTS["shape"],
     "bias": "The conv's bias: {detail}. The convs and the projection have no bias (use_bias=False).",
     "weights": BASIC_HINTS["weights"],
@@ -152,6 +156,10 @@ def _preact_rules(identity_shortcut: bool, s: int) -> LayerRule:
             return _stride_written(names, s) or ("projection_always", "")
         if f"{NAME}_proj_bn" in names:
             return "projection_bn", f"'{NAME}_proj_bn'"
+        conv1 = names.get(f"{NAME}_conv1")
+        unused_pre = conv1 is not None and isinstance(source(conv1), keras.layers.InputLayer)
+        if layer is None and ref_layer.name == f"{NAME}_bn1" and unused_pre:  # BN and ReLU computed, not used
+            return "order", f"'{NAME}_conv1' reads X: apply it to pre = ReLU(BN(X)), the output of '{NAME}_bn1'"
         if layer is None:
             return "layer_names", repr(ref_layer.name)
         adds = [x.name for x in names.values() if isinstance(x, keras.layers.Add)]
@@ -179,7 +187,7 @@ def _preact_rules(identity_shortcut: bool, s: int) -> LayerRule:
 
 def _preact_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str, np.ndarray]:
     """The outputs of the usual wrong pre-activation blocks, main + shortcut being right."""
-    return {"relu_after_add": np.maximum(main + shortcut, 0.0), "no_shortcut": main}
+    return {"relu_after_add": np.maximum(main + shortcut, 0.0), "no_shortcut": main, "double_main": main + main}
 
 
 def _basic_build_error(filters: int, s: int) -> Callable[[Exception, Builds], Verdict]:
@@ -190,6 +198,8 @@ def _basic_build_error(filters: int, s: int) -> Callable[[Exception, Builds], Ve
         for layer, shape in builds:
             if layer.name == f"{NAME}_proj" and tuple(shape)[1:] != BASIC_INPUT[1:]:
                 return "shortcut_input", f"a tensor of shape {tuple(shape)[1:]} (X is {BASIC_INPUT[1:]})"
+            if layer.name == f"{NAME}_conv1" and tuple(layer.strides) != (s, s):
+                return "stride_value", f"{layer.name} has strides {tuple(layer.strides)}: the check passed s={s}"
         shapes = mismatched_addition(builds)
         if shapes is not None:
             return "projection_needed", f"s={s}, X has {BASIC_INPUT[-1]} channels, filters={filters}: {shapes}"

@@ -62,6 +62,11 @@ HINTS: dict[str, str] = BLOCK_HINTS | {
     "shortcut conv needs F3 filters and the same stride s as branch2a.",
     "missing_bn": "No BatchNorm named {detail}: every conv of the main path is followed by "
     "BatchNormalization(axis=3) named 'bn{{stage}}{{block}}_branch2a/2b/2c'.",
+    "shortcut_missing": "The shortcut has no conv: in the convolutional block the input X cannot be added as it "
+    "is (another size or number of channels); the shortcut is Conv2D(F3, 1x1, strides=s) named "
+    "conv_name + '1', then BatchNorm named bn_name + '1', applied to X_shortcut.",
+    "double_main": "The main path is added to itself: add the shortcut (X_shortcut, the block's input or its "
+    "projection) to the main path, `Add()([X, X_shortcut])`.",
     "shortcut_no_bn": "The shortcut has no BatchNorm: after its 1x1 conv comes BatchNormalization(axis=3) "
     "named 'bn{{stage}}{{block}}_branch1'.",
     "shape": "Wrong output shape: expected {detail}.",
@@ -125,20 +130,34 @@ def _layer_rules(
     return None
 
 
-def _build_error(identity: bool, shape: tuple[int, ...]) -> Callable[[Exception, Builds], Verdict]:
+def _build_error(
+    s: int | None, shape: tuple[int, ...], filters: tuple[int, int, int]
+) -> Callable[[Exception, Builds], Verdict]:
+    """Name the mistake behind an error raised while the learner's block is built (``s`` None: identity block)."""
+    conv = f"res{STAGE}{BLOCK}_branch"
+
     def error(err: Exception, builds: Builds) -> Verdict:
         empty = vanishing_conv(builds)
         if empty is not None:
             return "padding", f"a conv shrank the image to nothing ({empty})"
-        for layer, built in builds:
-            if layer.name == f"res{STAGE}{BLOCK}_branch1" and tuple(built)[1:] != shape[1:]:
-                return "shortcut_input", f"a tensor of shape {tuple(built)[1:]} (the block's input is {shape[1:]})"
-        strided = [layer for layer, _ in builds if isinstance(layer, keras.layers.Conv2D) and max(layer.strides) > 1]
-        if identity and strided:
+        convs = {layer.name: (layer, built) for layer, built in builds if isinstance(layer, keras.layers.Conv2D)}
+        if conv + "1" in convs and tuple(convs[conv + "1"][1])[1:] != shape[1:]:
+            built = tuple(convs[conv + "1"][1])[1:]
+            return "shortcut_input", f"a tensor of shape {built} (the block's input is {shape[1:]})"
+        strided = [layer for layer, _ in convs.values() if max(layer.strides) > 1]
+        if s is None and strided:
             return "stride", f"{strided[0].name} has strides {tuple(strided[0].strides)}, expected (1, 1)"
+        first = convs.get(conv + "2a", (None, None))[0]
+        if s is not None and first is not None and tuple(first.strides) != (s, s):
+            return "stride_value", f"{first.name} has strides {tuple(first.strides)}: the check passed s={s}"
+        if s is not None and convs and conv + "1" not in convs and mismatched_addition(builds):
+            return "shortcut_missing", ""
         shapes = mismatched_addition(builds)
+        last = convs.get(conv + "2c", (None, None))[0]
+        if shapes is not None and last is not None and last.filters != filters[2]:
+            return "filters", f"{last.name} ({last.filters} instead of F3={filters[2]})"
         if shapes is not None:  # the identity block has no stride: only padding changes the size
-            return ("padding" if identity else "add_shapes"), f"the shapes at the addition are {shapes}"
+            return ("padding" if s is None else "add_shapes"), f"the shapes at the addition are {shapes}"
         return build_error(err)
 
     return error
@@ -164,7 +183,7 @@ def _case(
         main_layer=f"bn{STAGE}{BLOCK}_branch2c",
         add_layer=f"res{STAGE}{BLOCK}_add",
         rules=_rules(s),
-        build_error=_build_error(identity=s is None, shape=shape),
+        build_error=_build_error(s, shape, filters),
         seed=1,
         context=f"the check called {reference.__name__}({call}) on an input of shape {shape}, so your layers are "
         f"named res{STAGE}{BLOCK}_branch2a, bn{STAGE}{BLOCK}_branch2a, ...",

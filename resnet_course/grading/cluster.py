@@ -29,7 +29,8 @@ TF_CONFIG_HINTS: dict[str, str] = COMMON_HINTS | {
     "task": "The task is {detail}: it is {{'type': 'worker', 'index': index}}.",
 }
 
-CLUSTERS: tuple[tuple[str, ...], ...] = (("10.0.0.1:2222", "10.0.0.2:2222", "10.0.0.3:2222"), ("localhost:12345",))
+# The addresses of the first cluster are not in sorted order, so that sorting them is a caught mistake.
+CLUSTERS: tuple[tuple[str, ...], ...] = (("10.0.0.2:2222", "10.0.0.1:2222", "10.0.0.3:2222"), ("localhost:12345",))
 
 
 def _case(fn: Callable[..., Any], workers: tuple[str, ...], index: int) -> Verdict:

@@ -211,6 +211,7 @@ def post_activation_mistakes(main: np.ndarray, shortcut: np.ndarray) -> dict[str
         "no_shortcut": relu(main),
         "relu_on_shortcut": relu(main + relu(shortcut)),
         "relu_twice": relu(relu(main) + shortcut),
+        "double_main": relu(main + main),
     }
 
 
@@ -256,6 +257,9 @@ def compare_block(case: BlockCase) -> Verdict:
     except Exception as err:  # a learner's bug can raise anything; report it as a hint
         return case.build_error(err, builds)
     names = {layer.name: layer for layer in learner.layers}
+    for layer in learner.layers:  # Add()([X, X]): the main path added to itself (and the shortcut left out)
+        if isinstance(layer, keras.layers.Add) and len({id(t) for t in layer.input}) < len(layer.input):
+            return "double_main", ""
     for ref_layer in ref.layers:
         if isinstance(ref_layer, keras.layers.Conv2D | keras.layers.BatchNormalization):
             found = case.rules(ref_layer, names.get(ref_layer.name), names)

@@ -40,6 +40,11 @@ RESNET50_HINTS: dict[str, str] = COMMON_HINTS | {
     "strides=(2, 2), name='conv1'), BatchNorm 'bn_conv1', ReLU.",
     "max_pool_missing": "The max-pool is missing ({detail}): after the stem's ReLU comes "
     "MaxPooling2D((3, 3), strides=(2, 2)).",
+    "max_pool_settings": "The max-pool has {detail}: use MaxPooling2D((3, 3), strides=(2, 2)) (without strides, "
+    "Keras strides by the pool size, 3).",
+    "avg_pool_settings": "The average pooling has {detail}: use AveragePooling2D((2, 2), padding='same', "
+    "name='avg_pool'). (At the sizes the check builds, 'valid' gives the same output; at a 96x96 input, stage "
+    "5's maps are 3x3 and 'valid' would drop a row and a column.)",
     "max_pool_padding": "The max-pool pads ({detail}): use MaxPooling2D((3, 3), strides=(2, 2)) with the default "
     "padding='valid', as the original course does (keras.applications pads by 1 first; lesson 02 shows it).",
     "shape": "Wrong output shape of {detail}.",
@@ -103,6 +108,15 @@ def _structure(learner: keras.Model, ref: keras.Model, input_shape: tuple[int, .
     pools = [layer for layer in learner.layers if isinstance(layer, keras.layers.GlobalAveragePooling2D)]
     if pools:
         return "global_pool", f"GlobalAveragePooling2D ({pools[0].name!r})"
+    for layer in learner.layers:
+        if isinstance(layer, keras.layers.MaxPooling2D) and (tuple(layer.pool_size), tuple(layer.strides)) != (
+            (3, 3),
+            (2, 2),
+        ):
+            return "max_pool_settings", f"pool_size={tuple(layer.pool_size)}, strides={tuple(layer.strides)}"
+    avg = names.get("avg_pool")
+    if isinstance(avg, keras.layers.AveragePooling2D) and (tuple(avg.pool_size), avg.padding) != ((2, 2), "same"):
+        return "avg_pool_settings", f"pool_size={tuple(avg.pool_size)}, padding={avg.padding!r}"
     for stage, (_, _, identities) in enumerate(RESNET50_STAGES, start=2):
         got, want = _blocks(set(names), stage), "abcdef"[: identities + 1]
         if got != want:
