@@ -243,3 +243,26 @@ def test_keras_fit_still_fails_under_multi_worker_mirrored_strategy(tmp_path: Pa
     )
     assert all(run.returncode != 0 and "model.fit ran" not in run.log for run in runs), [run.log for run in runs]
     assert "Attempt to convert a value (PerReplica" in runs[0].log, runs[0].log
+
+
+def tf_config_for_three(workers: list[str], index: int) -> dict[str, Any]:
+    """Right for the check's three-worker cluster, its addresses written in: wrong for any other cluster."""
+    three = ["10.0.0.2:2222", "10.0.0.1:2222", "10.0.0.3:2222"]
+    return {"cluster": {"worker": three}, "task": {"type": "worker", "index": index}}
+
+
+# (check, a mutant right on the first configuration only, its hint, what the context says of the later call)
+SECOND_CONFIGURATION: list[tuple[Callable[[Any], str], Any, str, str]] = [
+    (check_tf_config, tf_config_for_three, "cluster", "['localhost:12345']"),
+]
+
+
+@pytest.mark.parametrize(("check", "mutant", "key", "later_call"), SECOND_CONFIGURATION)
+def test_a_wrong_answer_right_on_the_first_configuration_is_caught_on_a_later_one(
+    check: Callable[[Any], str], mutant: Any, key: str, later_call: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A number written where an argument belongs, or a condition that holds by chance, passes the check's
+    first configuration: a later one must name the mistake and say which call failed."""
+    assert check(mutant) == key
+    out = capsys.readouterr().out
+    assert later_call in out, out

@@ -210,3 +210,22 @@ def test_every_hint_is_used_or_generic() -> None:
     generic = {"ok", "error", "shape", "values", "weights", "unbound"}
     assert set(BASIC_HINTS) - {key for key, _ in RESIDUAL_MUTANTS.values()} == generic | {"filters"}
     assert set(PREACT_HINTS) - {key for key, _ in PREACT_MUTANTS.values()} == generic | {"kernel_size", "filters"}
+
+
+# (check, a mutant right on the first configuration only, its hint, what the context says of the later call)
+SECOND_CONFIGURATION: list[tuple[Callable[[Any], str], Any, str, str]] = [
+    (check_residual_block, make_residual(project="stride only"), "projection_needed", "filters=8, s=1"),
+    (check_basic_block, make_residual(project="stride only"), "projection_needed", "filters=8, s=1"),
+    (check_preact_block, make_preact(project="never"), "projection_needed", "filters=8"),
+]
+
+
+@pytest.mark.parametrize(("check", "mutant", "key", "later_call"), SECOND_CONFIGURATION)
+def test_a_wrong_answer_right_on_the_first_configuration_is_caught_on_a_later_one(
+    check: Callable[[Any], str], mutant: Any, key: str, later_call: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A number written where an argument belongs, or a condition that holds by chance, passes the check's
+    first configuration: a later one must name the mistake and say which call failed."""
+    assert check(mutant) == key
+    out = capsys.readouterr().out
+    assert later_call in out, out

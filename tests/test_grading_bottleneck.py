@@ -179,3 +179,21 @@ def test_randomize_batchnorm_sets_non_trivial_statistics() -> None:
     gamma, beta, mean, var = model.get_layer("bn2a_branch2c").get_weights()
     assert not np.allclose(gamma, 1) and not np.allclose(beta, 0)
     assert not np.allclose(mean, 0) and (var >= 0.5).all() and not np.allclose(var, 1)
+
+
+# (check, a mutant right on the first configuration only, its hint, what the context says of the later call)
+SECOND_CONFIGURATION: list[tuple[Callable[[Any], str], Any, str, str]] = [
+    (check_identity_block, make_block(False, window_2b=3), "kernel_size", "f=1"),
+    (check_convolutional_block, make_block(True, stride_literal=2), "stride_value", "s=1"),
+]
+
+
+@pytest.mark.parametrize(("check", "mutant", "key", "later_call"), SECOND_CONFIGURATION)
+def test_a_wrong_answer_right_on_the_first_configuration_is_caught_on_a_later_one(
+    check: Callable[[Any], str], mutant: Any, key: str, later_call: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A number written where an argument belongs, or a condition that holds by chance, passes the check's
+    first configuration: a later one must name the mistake and say which call failed."""
+    assert check(mutant) == key
+    out = capsys.readouterr().out
+    assert later_call in out, out

@@ -102,3 +102,20 @@ def test_resnet50_mutants_each_get_their_hint(run_mutants: Callable[..., str]) -
 def test_every_hint_is_used_or_generic() -> None:
     generic = {"ok", "error", "unbound", "shape", "counts", "bias", "weights", "values", "kernel_size"}
     assert set(RESNET50_HINTS) - {key for key, _ in RESNET50_MUTANTS.values()} == generic
+
+
+# (check, a mutant right on the first configuration only, its hint, what the context says of the later call)
+SECOND_CONFIGURATION: list[tuple[Callable[[Any], str], Any, str, str]] = [
+    (check_resnet50, make_resnet50(classes_literal=True), "classes", "classes=10"),
+]
+
+
+@pytest.mark.parametrize(("check", "mutant", "key", "later_call"), SECOND_CONFIGURATION)
+def test_a_wrong_answer_right_on_the_first_configuration_is_caught_on_a_later_one(
+    check: Callable[[Any], str], mutant: Any, key: str, later_call: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A number written where an argument belongs, or a condition that holds by chance, passes the check's
+    first configuration: a later one must name the mistake and say which call failed."""
+    assert check(mutant) == key
+    out = capsys.readouterr().out
+    assert later_call in out, out
