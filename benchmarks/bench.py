@@ -18,7 +18,8 @@
         recalibrating BatchNorm), the validation loss, the seconds per run
         and per pass over the input pipeline alone. Validation only: the
         test set plays no part in choosing. Each run is appended to
-        benchmarks/results/trials.jsonl as it ends.
+        benchmarks/results/trials.jsonl as it ends; --report prints the
+        stored runs (and README's Markdown table) without training.
     .venv/bin/python benchmarks/bench.py course
         Minutes to execute every notebook and the peak resident memory of its
         kernel, and minutes to run the unit tests.
@@ -307,15 +308,36 @@ def trial_rows(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return rows
 
 
+def trial_markdown(runs: list[dict[str, Any]]) -> str:
+    """README's table of the trials: per trial and source, the final validation accuracy per seed, its
+    minimum and median, the same with flip averaging, and the mean validation loss."""
+    lines = [
+        "| trial | data | validation % by seed | min / median | flip-averaged min / median | validation loss |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, source in dict.fromkeys((r["name"], r["source"]) for r in runs):
+        mine = sorted((r for r in runs if r["name"] == name and r["source"] == source), key=lambda r: r["seed"])
+        final = [100 * r["final_validation_accuracy"] for r in mine]
+        flipped = [100 * r["final_validation_accuracy_flip_averaged"] for r in mine]
+        seeds = " / ".join(f"{a:.1f}" for a in final)
+        lines.append(
+            f"| {name} | {source} | {seeds} | {min(final):.1f} / {np.median(final):.1f} | "
+            f"{min(flipped):.1f} / {np.median(flipped):.1f} | "
+            f"{np.mean([r['final_validation_loss'] for r in mine]):.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def bench_trials(args: argparse.Namespace) -> dict[str, Any]:
     """Each trial of ``args.trials`` on each source and seed, validation accuracy only (no test set).
 
     Every run is appended to ``results/trials.jsonl`` as soon as it ends, so an interrupted search
-    keeps what it measured; the table covers every run of the chosen trials stored there.
+    keeps what it measured; the table covers every run of the chosen trials stored there. With
+    ``args.report`` nothing is trained: the stored runs are printed, also as README's Markdown table.
     """
     RESULTS.mkdir(exist_ok=True)
     log = RESULTS / "trials.jsonl"
-    for name in args.trials:
+    for name in [] if args.report else args.trials:
         for source in args.sources:
             for seed in args.seeds:
                 run = time_to_target(source, seed, args.epochs, trial=TRIALS[name], test=False)
@@ -326,6 +348,7 @@ def bench_trials(args: argparse.Namespace) -> dict[str, Any]:
     runs = [json.loads(line) for line in log.read_text().splitlines()]
     runs = [r for r in runs if r["name"] in args.trials and r["source"] in args.sources and r["seed"] in args.seeds]
     print_table(trial_rows(runs))
+    print("\n" + trial_markdown(runs))
     return {"runs": runs}
 
 
@@ -377,6 +400,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["train", "trials", "course"])
     parser.add_argument("--trials", nargs="+", default=list(TRIALS), choices=list(TRIALS), help="trials mode: which")
+    parser.add_argument("--report", action="store_true", help="trials mode: print the stored runs, train nothing")
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--skip-recipe", action="store_true", help="skip the time-to-95%% training runs")
