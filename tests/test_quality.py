@@ -68,6 +68,12 @@ def clean_notebook() -> nbformat.NotebookNode:
     return nb
 
 
+def test_notebooks_execute_with_the_threads_of_a_test_worker() -> None:
+    """One notebook or all: the stored outputs come from the thread count `make test` runs them with."""
+    assert nbtool.execution_env(2) == {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    assert nbtool.execution_env(16) == nbtool.parallel.thread_env(nbtool.parallel.workers(16), 16)
+
+
 def test_the_clean_fixture_is_clean() -> None:
     assert nbtool.problems(clean_notebook()) == []
 

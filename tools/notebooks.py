@@ -5,10 +5,11 @@
         notebook's folder, on the shipped photos: SIGNS_SOURCE=digits) and
         store them clean. Run it after changing a notebook or the helpers it
         imports, then commit the outputs.
-        Several notebooks run side by side, one process per core, each with
-        its share of TensorFlow's threads, the longest first, as under
-        `make test` (tools/parallel.py; lesson 04 after lesson 03, whose
-        saved model it reads, in one process).
+        Several notebooks run side by side, one process per core, the longest
+        first (tools/parallel.py; lesson 04 after lesson 03, whose saved
+        model it reads, in one process); each with the TensorFlow threads of
+        a `make test` worker (1 on 2 cores), also when one notebook runs, so
+        that the stored numbers are the ones `make test` reproduces.
     python tools/notebooks.py clean [NOTEBOOK ...]
         Strip editor noise (execution timings, widget state, kernel-specific
         metadata, trailing whitespace, progress-bar redraws) without
@@ -304,6 +305,13 @@ def _execute_in_order(paths: list[Path], env: dict[str, str]) -> list[tuple[Path
     return [(path, execute(path)) for path in paths]
 
 
+def execution_env(available: int) -> dict[str, str]:
+    """The TensorFlow threads of every executed notebook on ``available`` cores: those of a `make test`
+    worker, however many notebooks run. A lesson's numbers depend on the thread count (the order of
+    TensorFlow's sums), so the stored outputs are the ones `make test` reproduces."""
+    return parallel.thread_env(parallel.workers(available), available)
+
+
 def execute_side_by_side(paths: list[Path], available: int) -> Iterator[tuple[Path, float]]:
     """Execute ``paths`` in processes side by side on ``available`` cores (tools/parallel.py): a notebook
     and those that read what it writes in one process, in order; the longest first. Yields each notebook
@@ -313,7 +321,7 @@ def execute_side_by_side(paths: list[Path], available: int) -> Iterator[tuple[Pa
         name = path.relative_to(REPO).as_posix() if path.is_relative_to(REPO) else str(path)
         chains.setdefault(parallel.chain(name), []).append(path)
     processes = max(1, min(available, len(chains)))  # one per core: executing a notebook hardly waits
-    env = parallel.thread_env(processes, available) if processes > 1 else {}
+    env = execution_env(available)
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_execute_in_order, chains[unit], env) for unit in parallel.ordered(chains)]
         for future in as_completed(futures):
