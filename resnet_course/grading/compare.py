@@ -26,7 +26,8 @@ Mistakes = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 COMMON_HINTS: dict[str, str] = {
     "not_implemented": "Not implemented yet: replace the `raise NotImplementedError()` with your code.",
     "unbound": "Your code uses {detail}, which has no value where it is read (a typo, or a variable assigned "
-    "later). In a block, keep the input first (`X_shortcut = X`), before the main path overwrites X.",
+    "later, or a setting such as `conv` defined in another function). In a block, read the input X for "
+    "the shortcut before the main path overwrites it (the bottleneck blocks keep it as `X_shortcut = X`).",
     "error": "Your code raised an error when the check called it: {detail}",
 }
 
