@@ -40,3 +40,19 @@ def run_mutants(capsys: pytest.CaptureFixture[str]) -> MutantRun:
         return out
 
     return run
+
+
+SecondConfiguration = Callable[[Callable[[Any], str], Any, str, str], None]
+
+
+@pytest.fixture
+def caught_later(capsys: pytest.CaptureFixture[str]) -> SecondConfiguration:
+    """Feed a check a wrong answer that is right on its first configuration: the check must return ``key``
+    and its hint must name ``later_call``, the later call that caught it."""
+
+    def run(check: Callable[[Any], str], mutant: Any, key: str, later_call: str) -> None:
+        assert check(mutant) == key
+        out = capsys.readouterr().out
+        assert later_call in out, out
+
+    return run

@@ -198,8 +198,9 @@ def _basic_build_error(filters: int, s: int) -> Callable[[Exception, Builds], Ve
         for layer, shape in builds:
             if layer.name == f"{NAME}_proj" and tuple(shape)[1:] != BASIC_INPUT[1:]:
                 return "shortcut_input", f"a tensor of shape {tuple(shape)[1:]} (X is {BASIC_INPUT[1:]})"
-            if layer.name == f"{NAME}_conv1" and tuple(layer.strides) != (s, s):
-                return "stride_value", f"{layer.name} has strides {tuple(layer.strides)}: the check passed s={s}"
+        written = _stride_written({layer.name: layer for layer, _ in builds}, s)
+        if written is not None:
+            return written
         shapes = mismatched_addition(builds)
         if shapes is not None:
             return "projection_needed", f"s={s}, X has {BASIC_INPUT[-1]} channels, filters={filters}: {shapes}"
