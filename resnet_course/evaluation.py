@@ -1,5 +1,6 @@
-"""Evaluation and analysis: accuracy in both BatchNorm modes and its interval, BatchNorm
-recalibration, confusion, gradient norms, FLOPs, Grad-CAM, and classifying an image file.
+"""Evaluation and analysis: probabilities and accuracy in both BatchNorm modes, with or without
+test-time flip averaging, and the accuracy's interval; BatchNorm recalibration, confusion,
+gradient norms, FLOPs, Grad-CAM, and classifying an image file.
 
 Lessons: 01 (``gradient_norms``), 03 (``accuracy``, ``wilson_interval``, ``with_interval``,
 ``recalibrate_batchnorm``, ``confusion_matrix``, ``load_image``, ``predict_image``),
@@ -18,19 +19,39 @@ from resnet_course.constants import BATCH_SIZE, IMAGE_SHAPE, NUM_CLASSES
 from resnet_course.data import preprocess
 
 
-def accuracy(model: keras.Model, x: np.ndarray, labels: np.ndarray, batch_statistics: bool = False) -> float:
-    """Fraction of ``x`` classified as ``labels`` (integers).
+def probabilities(
+    model: keras.Model, x: np.ndarray, batch_statistics: bool = False, flip_average: bool = False
+) -> np.ndarray:
+    """The class probabilities of ``model`` for each image of ``x``, shape ``(len(x), classes)``.
 
     With ``batch_statistics=True`` every BatchNorm layer normalises with the
     mean and variance of the batch (120 images) instead of its moving averages,
-    as in training; the moving averages are restored afterwards.
+    as in training; the moving averages are restored afterwards. With
+    ``flip_average=True`` each image's probabilities are averaged with those of
+    its left-right mirror image, ``x[:, :, ::-1]`` (test-time flip averaging,
+    lesson 03): the network answers for both views of the hand.
     """
+    views = [x, x[:, :, ::-1]] if flip_average else [x]
     saved = [v.numpy() for v in model.non_trainable_variables]
-    probs = np.concatenate(
-        [keras.ops.convert_to_numpy(model(x[i : i + 120], training=batch_statistics)) for i in range(0, len(x), 120)]
-    )
+    probs = [
+        np.concatenate(
+            [
+                keras.ops.convert_to_numpy(model(view[i : i + 120], training=batch_statistics))
+                for i in range(0, len(view), 120)
+            ]
+        )
+        for view in views
+    ]
     for variable, value in zip(model.non_trainable_variables, saved, strict=True):
         variable.assign(value)
+    return np.mean(probs, axis=0)
+
+
+def accuracy(
+    model: keras.Model, x: np.ndarray, labels: np.ndarray, batch_statistics: bool = False, flip_average: bool = False
+) -> float:
+    """Fraction of ``x`` classified as ``labels`` (integers), from ``probabilities`` with the same options."""
+    probs = probabilities(model, x, batch_statistics=batch_statistics, flip_average=flip_average)
     return float(np.mean(probs.argmax(axis=1) == np.asarray(labels).reshape(-1)))
 
 

@@ -1,5 +1,6 @@
-"""Tests for resnet_course.evaluation: accuracy in both BatchNorm modes, its interval, BatchNorm
-recalibration, confusion, gradient norms, FLOPs, Grad-CAM, and reading and classifying image files."""
+"""Tests for resnet_course.evaluation: probabilities and accuracy in both BatchNorm modes and with
+flip averaging, its interval, BatchNorm recalibration, confusion, gradient norms, FLOPs, Grad-CAM,
+and reading and classifying image files."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from resnet_course.evaluation import (
     gradient_norms,
     load_image,
     predict_image,
+    probabilities,
     recalibrate_batchnorm,
     wilson_interval,
     with_interval,
@@ -173,3 +175,17 @@ def test_recalibrate_batchnorm_sets_the_data_statistics_and_keeps_the_weights() 
     np.testing.assert_allclose(bn.moving_variance.numpy(), expected, rtol=1e-4)
     assert bn.momentum == 0.99
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(trained, model.trainable_weights, strict=True))
+
+
+def test_flip_average_is_the_mean_over_the_image_and_its_mirror() -> None:
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 1))
+    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, outputs)
+    x = np.random.RandomState(0).normal(size=(5, 4, 4, 1)).astype("float32")
+    plain = probabilities(model, x)
+    mirrored = probabilities(model, x[:, :, ::-1])
+    np.testing.assert_allclose(probabilities(model, x, flip_average=True), (plain + mirrored) / 2, rtol=1e-6)
+    assert not np.allclose(plain, mirrored)  # the mirror image is a different input to this model
+    labels = ((plain + mirrored) / 2).argmax(axis=1)
+    assert accuracy(model, x, labels, flip_average=True) == 1.0
