@@ -11,7 +11,9 @@ key numbers the notebooks print. Exits 1 when any of them failed. The
 committed outputs are those of ``digits`` (the shipped photos); ``synthetic``
 shows every assert on the drawn hands, ``signs`` on the original course's
 files in datasets/. The executed copies stay in the scratch folder to read,
-and what the lessons write (``output_path``) goes to its ``outputs/``.
+and what the lessons write (``output_path``) goes to its ``outputs/``. The
+kernels get the TensorFlow threads of a `make test` worker, as the committed
+runs do (tools/notebooks.py, ``execution_env``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import parallel  # tools/parallel.py
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     args = parser.parse_args(argv)
+    # A make-test worker's TensorFlow threads, as `make execute` gives the committed runs: a lesson's
+    # numbers depend on the thread count.
+    os.environ.update(parallel.thread_env(parallel.workers(parallel.cores()), parallel.cores()))
     folder = args.out or Path(tempfile.mkdtemp(prefix=f"course-{args.source}-"))
     folder.mkdir(parents=True, exist_ok=True)
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
