@@ -213,11 +213,15 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     return np.asarray(square.resize(IMAGE_SHAPE[:2], method), dtype=np.uint8)
 
 
-def predict_image(model: keras.Model, path: str | os.PathLike[str]) -> tuple[int, np.ndarray]:
+def predict_image(
+    model: keras.Model, path: str | os.PathLike[str], flip_average: bool = True
+) -> tuple[int, np.ndarray]:
     """Classify one image file: returns ``(class, probabilities of the 6 classes)``.
 
-    The file is read by ``load_image`` and scaled by ``preprocess``, as the training data.
+    The file is read by ``load_image`` and scaled by ``preprocess``, as the training data. By
+    default the probabilities are averaged with those of the mirror image, as lesson 03 evaluates
+    (``probabilities(..., flip_average=True)``); ``flip_average=False`` classifies the image alone.
     """
     x = preprocess(load_image(path))[None]
-    probs = keras.ops.convert_to_numpy(model(x, training=False))[0]
+    probs = probabilities(model, x, flip_average=flip_average)[0]
     return int(probs.argmax()), probs
