@@ -52,7 +52,7 @@ about                      training     00, 03, 04
 zero_init_residual         training     03, 04
 accuracy                   evaluation   03, 04
 recalibrate_batchnorm      evaluation   03
-wilson_interval            evaluation   - (with_interval)
+wilson_interval            evaluation   04 (and with_interval)
 with_interval              evaluation   03, 04
 confusion_matrix           evaluation   03
 forward_flops              evaluation   04

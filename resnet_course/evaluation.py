@@ -2,9 +2,9 @@
 test-time flip averaging, and the accuracy's interval; BatchNorm recalibration, confusion,
 gradient norms, FLOPs, Grad-CAM, and classifying an image file.
 
-Lessons: 01 (``gradient_norms``), 03 (``accuracy``, ``wilson_interval``, ``with_interval``,
+Lessons: 01 (``gradient_norms``), 03 (``accuracy``, ``with_interval`` (which uses ``wilson_interval``),
 ``recalibrate_batchnorm``, ``confusion_matrix``, ``load_image``, ``predict_image``),
-04 (``accuracy``, ``with_interval``, ``forward_flops``, ``grad_cam``).
+04 (``accuracy``, ``wilson_interval``, ``with_interval``, ``forward_flops``, ``grad_cam``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def probabilities(
     """The class probabilities of ``model`` for each image of ``x``, shape ``(len(x), classes)``.
 
     With ``batch_statistics=True`` every BatchNorm layer normalises with the
-    mean and variance of the batch (120 images) instead of its moving averages,
+    mean and variance of its batch (up to 120 images) instead of its moving averages,
     as in training; the moving averages are restored afterwards. With
     ``flip_average=True`` each image's probabilities are averaged with those of
     its left-right mirror image, ``x[:, :, ::-1]`` (test-time flip averaging,
