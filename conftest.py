@@ -8,21 +8,16 @@ every one of them loads the synthetic SIGNS set.
 `make test` runs the tests on every core with pytest-xdist (course.py passes
 `-n` and `--dist loadscope`; tools/parallel.py says how the work is shared):
 each worker runs whole test files and whole notebooks (one kernel each, in
-order), the longest first; lesson 04 starts beside lesson 03 and waits for
-the model 03 saves at the cell that reads it (parallel.READS). TensorFlow in
-each worker, its kernels and subprocesses uses that worker's share of the
-cores.
+order), the longest first; lesson 04 runs right after lesson 03, in the same
+worker, as it reads the model 03 saves (parallel.READS). TensorFlow in each
+worker, its kernels and subprocesses uses that worker's share of the cores.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +48,6 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     for _name, _value in parallel.thread_env(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]), parallel.cores()).items():
         os.environ.setdefault(_name, _value)
 
-# How long a notebook waits for the one it reads from (parallel.READS) before it goes on without (and fails
-# its comparison): as long as nbval gives one cell.
-WAIT_SECONDS = 2000
-_RUN = uuid.uuid4().hex  # this session, when pytest runs in one process
 _BEFORE = pytest.StashKey[set[str]]()
 
 
@@ -71,7 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadscope` with the course's work units (parallel.unit: whole files) in the collected order."""
+    """`--dist loadscope` with the course's work units (parallel.unit: whole files, or lesson 03 and then lesson
+    04) in the collected order."""
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -96,56 +88,16 @@ def _next_to_the_lessons() -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One id for this session in every process: pytest-xdist hands it to the workers as testrunuid.
-    The controller notes what lies next to the lessons, for pytest_sessionfinish."""
+    """The controller (or the only process) notes what lies next to the lessons, for pytest_sessionfinish."""
     if not hasattr(config, "workerinput"):
         config.stash[_BEFORE] = _next_to_the_lessons()
-        if getattr(config.option, "testrunuid", "") is None:
-            config.option.testrunuid = _RUN
-
-
-def _session_folder(config: pytest.Config) -> Path:
-    """A folder of this session's, the same in every one of its processes (for _finished)."""
-    workerinput = getattr(config, "workerinput", None)
-    run = workerinput["testrunuid"] if workerinput else getattr(config.option, "testrunuid", None) or _RUN
-    return Path(tempfile.gettempdir()) / f"resnet-course-{run}"
-
-
-def _finished(config: pytest.Config, unit: str) -> Path:
-    """The file that says ``unit`` has run to its end in this session (shared by its workers)."""
-    return _session_folder(config) / (unit.replace("/", "_") + ".finished")
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """A notebook's first cell that names the file another notebook writes (parallel.READS) waits until
-    that notebook has finished, when it runs in this session."""
-    reads = parallel.READS.get(parallel.unit(item.nodeid))
-    source = getattr(getattr(item, "cell", None), "source", "")
-    if reads is None or reads[1] not in source:
-        return
-    writer = reads[0]
-    if not any(parallel.unit(other.nodeid) == writer for other in item.session.items):
-        return
-    finished, deadline = _finished(item.config, writer), time.monotonic() + WAIT_SECONDS
-    while not finished.exists() and time.monotonic() < deadline:
-        time.sleep(1)
-
-
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """After a writer's last test (parallel.READS), say that it has finished."""
-    unit = parallel.unit(item.nodeid)
-    if unit in parallel.WRITERS and (nextitem is None or parallel.unit(nextitem.nodeid) != unit):
-        finished = _finished(item.config, unit)
-        finished.parent.mkdir(exist_ok=True)
-        finished.touch()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The controller (or the only process) removes the session's folder, and fails the run when a lesson
-    wrote a file next to the lessons: what they make belongs in outputs/ (resnet_course.environment.output_path)."""
+    """The controller (or the only process) fails the run when a lesson wrote a file next to the lessons:
+    what they make belongs in outputs/ (resnet_course.environment.output_path)."""
     if hasattr(session.config, "workerinput"):
         return
-    shutil.rmtree(_session_folder(session.config), ignore_errors=True)
     before: set[str] = session.config.stash.get(_BEFORE, set())
     new = sorted(_next_to_the_lessons() - before)
     if new:

@@ -16,8 +16,8 @@ sys.path.insert(0, str(REPO / "tools"))
 import parallel  # noqa: E402  (tools/parallel.py)
 
 
-@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 3), (3, 4), (16, parallel.MAX_WORKERS)])
-def test_one_worker_more_than_the_cores_up_to_the_maximum(cores: int, expected: int) -> None:
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 2), (3, 3), (16, parallel.MAX_WORKERS)])
+def test_one_worker_per_core_up_to_the_maximum(cores: int, expected: int) -> None:
     assert parallel.workers(cores) == expected
 
 
@@ -31,20 +31,24 @@ def test_cores_counts_what_this_process_may_use() -> None:
     assert 1 <= parallel.cores() <= (os.cpu_count() or 1)
 
 
-def test_a_unit_is_a_file() -> None:
+def test_a_unit_is_a_file_or_the_chain_of_a_notebook_that_reads_another() -> None:
     assert parallel.unit("tests/test_data.py::test_x[a::b]") == "tests/test_data.py"
     assert parallel.unit("notebooks/00_setup_and_data.ipynb::Cell 3") == "notebooks/00_setup_and_data.ipynb"
+    lesson_03 = "notebooks/03_resnet50_signs.ipynb"
+    assert parallel.unit("notebooks/04_beyond_resnet50.ipynb::Cell 3") == lesson_03
+    assert parallel.unit(f"{lesson_03}::Cell 3") == lesson_03
 
 
-def test_make_execute_runs_lesson_04_after_lesson_03_in_one_process() -> None:
+def test_lesson_04_runs_after_lesson_03_in_one_process() -> None:
     assert parallel.chain("notebooks/04_beyond_resnet50.ipynb") == "notebooks/03_resnet50_signs.ipynb"
     assert parallel.chain("notebooks/02_residual_blocks.ipynb") == "notebooks/02_residual_blocks.ipynb"
 
 
-def test_a_writer_comes_before_its_reader_even_when_it_is_shorter(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_chain_counts_as_long_as_its_notebooks_together(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "READS", {"b.ipynb": ("a.ipynb", "f.keras")})
-    monkeypatch.setattr(parallel, "SECONDS", {"a.ipynb": 10, "b.ipynb": 500, "c.ipynb": 100})
-    assert parallel.ordered(["c.ipynb", "b.ipynb", "a.ipynb"]) == ["a.ipynb", "b.ipynb", "c.ipynb"]
+    monkeypatch.setattr(parallel, "SECONDS", {"a.ipynb": 10, "b.ipynb": 500, "c.ipynb": 505})
+    assert parallel.seconds("a.ipynb") == 510
+    assert parallel.ordered(["c.ipynb", "a.ipynb"]) == ["a.ipynb", "c.ipynb"]
 
 
 def test_the_longest_units_come_first_and_a_new_notebook_counts_as_long() -> None:
@@ -52,8 +56,8 @@ def test_the_longest_units_come_first_and_a_new_notebook_counts_as_long() -> Non
     units += ["tests/test_blocks.py", "notebooks/03_resnet50_signs.ipynb", "tests/test_data.py"]
     assert parallel.seconds("notebooks/07_new.ipynb") == parallel.NEW_NOTEBOOK
     assert parallel.ordered(units) == [
+        "notebooks/03_resnet50_signs.ipynb",  # and lesson 04 after it
         "notebooks/07_new.ipynb",
-        "notebooks/03_resnet50_signs.ipynb",
         "notebooks/00_setup_and_data.ipynb",
         "tests/test_data.py",
         "tests/test_blocks.py",
@@ -70,8 +74,8 @@ def test_the_tables_name_files_that_exist() -> None:
 
 
 def test_an_xdist_worker_collects_the_longest_units_first_each_one_whole() -> None:
-    """The root conftest.py's order as a worker collects it: units by SECONDS (lesson 03, which lesson 04
-    reads from, first), each unit's tests in order."""
+    """The root conftest.py's order as a worker collects it: units by SECONDS (lesson 03 and then lesson 04,
+    which reads from it, first), each unit's tests in order."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "notebooks"],
         capture_output=True,
@@ -85,6 +89,8 @@ def test_an_xdist_worker_collects_the_longest_units_first_each_one_whole() -> No
     units = [parallel.unit(nodeid) for nodeid in nodeids]
     runs = [unit for i, unit in enumerate(units) if i == 0 or units[i - 1] != unit]
     assert runs == parallel.ordered(units), runs  # each unit whole, longest first
-    assert runs[:2] == ["notebooks/03_resnet50_signs.ipynb", "notebooks/04_beyond_resnet50.ipynb"], runs
+    files = [nodeid.split("::")[0] for nodeid in nodeids]
+    files = [f for i, f in enumerate(files) if i == 0 or files[i - 1] != f]
+    assert files[:2] == ["notebooks/03_resnet50_signs.ipynb", "notebooks/04_beyond_resnet50.ipynb"], files
     cells = [int(n.rsplit(" ", 1)[1]) for n in nodeids if n.startswith("notebooks/03_resnet50_signs.ipynb")]
     assert cells == sorted(cells)

@@ -2,22 +2,22 @@
 
 Standard library only: course.py imports it (for `test` and `check`) with nothing but the standard library.
 
-- ``workers(cores)``: how many pytest-xdist workers run at once: one more than the cores
-  (measured: with one per core, waits left a core idle), at most ``MAX_WORKERS``.
-  ``make execute`` runs one notebook process per core.
+- ``workers(cores)``: how many pytest-xdist workers run at once: one per core, at most
+  ``MAX_WORKERS``. Measured on the 2-core AMD EPYC (course ResNet-50, one thread per process):
+  two processes trained 52-54 images per CPU-second each, three only 44 (they take turns on the
+  cores and evict each other's caches), so a third worker made the training 16 % dearer.
+  ``make execute`` runs one notebook process per core too.
 - ``thread_env(workers, cores)``: the TensorFlow threads of each process (its share of the
   cores), as the environment variables TensorFlow reads when it starts; kernels, nbgrader
-  and the tests' subprocesses inherit them. Two processes of two threads each on two cores
-  fight over them; one thread each keeps both cores busy.
+  and the tests' subprocesses inherit them. One thread per process trains more images per
+  CPU-second than two (48.6 against 38.1 images/s per core, alone, same machine).
+- ``READS``: a notebook that reads a file another notebook writes. The two run as one chain,
+  the writer first, in one process: one pytest-xdist worker under `make test`, one process
+  under `make execute` (``chain``).
 - ``unit(nodeid)``: the unit of work one pytest worker runs from start to end, in order: a
-  test file, or a notebook with all its cells (one kernel).
-- ``READS``: a notebook that reads a file another notebook writes. Under pytest both start
-  at once on two workers; the reader waits at its first cell that names the file until the
-  writer has finished (the root conftest.py), and ``ordered`` puts the writer first so that
-  it never waits behind the reader. ``make execute`` runs the two one after the other in
-  one process instead (``chain``).
-- ``ordered(units)``: the longest units first (``SECONDS``, measured), so that no long
-  notebook starts last while the other worker is idle.
+  test file, a notebook with all its cells (one kernel), or a chain of notebooks.
+- ``ordered(units)``: the longest units first (``SECONDS``, measured; a chain as long as its
+  notebooks together), so that no long unit starts last while the other worker is idle.
 """
 
 from __future__ import annotations
@@ -27,25 +27,27 @@ from collections.abc import Iterable
 
 MAX_WORKERS = 4
 # reader -> (writer, the file's name): lesson 04 compares the ResNet-50 that lesson 03 saved next to it.
+# The reader runs right after its writer, in the same process.
 READS = {"notebooks/04_beyond_resnet50.ipynb": ("notebooks/03_resnet50_signs.ipynb", "resnet50_signs.keras")}
-WRITERS = {writer for writer, _ in READS.values()}
-# Seconds per work unit under `make test` with 2 workers on a 2-core AMD EPYC (family 25, model 17), from a
-# clean clone of f09eb3d; only their order matters. A unit not listed here counts as NEW_NOTEBOOK seconds when
-# it is a notebook (a new lesson is as long as a long one until it is measured), else 0.
+# Seconds per file under `make test` with 3 workers on a 2-core AMD EPYC (family 25, model 17), from a clean
+# clone of ed2c28f (lesson 04 without its wait for lesson 03); only their order matters. A file not listed here
+# counts as NEW_NOTEBOOK seconds when it is a notebook (a new lesson is as long as a long one until it is
+# measured), else 0.
 SECONDS = {
-    "notebooks/04_beyond_resnet50.ipynb": 586,
-    "notebooks/03_resnet50_signs.ipynb": 497,
-    "notebooks/01_degradation_problem.ipynb": 311,
-    "notebooks/05_multi_worker.ipynb": 217,
-    "tests/test_nbgrader.py": 145,
-    "tests/test_install.py": 91,
-    "notebooks/00_setup_and_data.ipynb": 79,
-    "tests/test_quality.py": 35,
-    "tests/test_student.py": 31,
-    "tests/test_grading_resnet50.py": 26,
-    "tests/test_training.py": 21,
-    "tests/test_resume.py": 16,
-    "notebooks/02_residual_blocks.ipynb": 6,
+    "notebooks/04_beyond_resnet50.ipynb": 600,
+    "notebooks/03_resnet50_signs.ipynb": 573,
+    "notebooks/01_degradation_problem.ipynb": 382,
+    "notebooks/05_multi_worker.ipynb": 239,
+    "tests/test_nbgrader.py": 227,
+    "notebooks/00_setup_and_data.ipynb": 95,
+    "tests/test_install.py": 89,
+    "tests/test_quality.py": 58,
+    "tests/test_grading_resnet50.py": 57,
+    "tests/test_training.py": 49,
+    "tests/test_student.py": 42,
+    "tests/test_resume.py": 31,
+    "tests/test_cluster.py": 21,
+    "notebooks/02_residual_blocks.ipynb": 9,
 }
 NEW_NOTEBOOK = 600
 
@@ -58,10 +60,8 @@ def cores() -> int:
 
 
 def workers(available: int) -> int:
-    """pytest-xdist workers on ``available`` cores: one more than the cores, so that while one waits (for the
-    package registry, a kernel or a worker process to start, lesson 05's time-outs) the cores stay busy;
-    at most MAX_WORKERS, and one on one core."""
-    return 1 if available <= 1 else min(available + 1, MAX_WORKERS)
+    """pytest-xdist workers on ``available`` cores: one per core, at most MAX_WORKERS."""
+    return max(1, min(available, MAX_WORKERS))
 
 
 def thread_env(processes: int, available: int) -> dict[str, str]:
@@ -70,28 +70,23 @@ def thread_env(processes: int, available: int) -> dict[str, str]:
     return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
 
 
-def unit(nodeid: str) -> str:
-    """The work unit of a pytest node id ('tests/test_data.py::test_x', 'notebooks/x.ipynb::Cell 3'): its file."""
-    return nodeid.split("::", 1)[0]
-
-
 def chain(notebook: str) -> str:
-    """The notebook whose process executes ``notebook`` under `make execute`: the one it reads from, or itself."""
+    """The first notebook of the chain that runs ``notebook``: the one it reads from, or itself."""
     return READS[notebook][0] if notebook in READS else notebook
 
 
+def unit(nodeid: str) -> str:
+    """The work unit of a pytest node id ('tests/test_data.py::test_x', 'notebooks/x.ipynb::Cell 3'): its
+    file, or the first notebook of the file's chain."""
+    return chain(nodeid.split("::", 1)[0])
+
+
 def seconds(unit: str) -> float:
-    """The expected seconds of a work unit (for the order only); a writer counts as long as its readers."""
-    own = SECONDS.get(unit, NEW_NOTEBOOK if unit.endswith(".ipynb") else 0)
-    return max([own] + [seconds(reader) for reader, (writer, _) in READS.items() if writer == unit])
+    """The expected seconds of a work unit (for the order only): those of its files together."""
+    files = [unit] + [reader for reader, (writer, _) in READS.items() if writer == unit]
+    return sum(SECONDS.get(f, NEW_NOTEBOOK if f.endswith(".ipynb") else 0) for f in files)
 
 
 def ordered(units: Iterable[str]) -> list[str]:
-    """``units`` without repeats, longest first, a writer before its readers; equally long ones keep their order."""
-    unique = list(dict.fromkeys(units))
-    ranked = sorted(unique, key=lambda unit: -seconds(unit))
-    for reader, (writer, _) in READS.items():
-        if reader in ranked and writer in ranked and ranked.index(writer) > ranked.index(reader):
-            ranked.remove(writer)
-            ranked.insert(ranked.index(reader), writer)
-    return ranked
+    """``units`` without repeats, longest first; equally long ones keep their order."""
+    return sorted(dict.fromkeys(units), key=lambda unit: -seconds(unit))
