@@ -133,9 +133,9 @@ def test_make_only_calls_course_py() -> None:
 
 def test_make_test_uses_every_core_and_make_check_leaves_out_the_notebooks() -> None:
     python = Path("python")
-    assert course.pytest_command(python, "test", [], 2) == ["python", "-m", "pytest", "-n", "3", "--dist", "loadscope"]
+    assert course.pytest_command(python, "test", [], 2) == ["python", "-m", "pytest", "-n", "2", "--dist", "loadscope"]
     check = course.pytest_command(python, "check", ["-x"], 2)
-    assert check[3:] == ["-n", "3", "--dist", "loadscope", "tests", "-m", "not executes_notebooks", "-x"]
+    assert check[3:] == ["-n", "2", "--dist", "loadscope", "tests", "-m", "not executes_notebooks", "-x"]
     assert course.pytest_command(python, "test", ["-n", "0"], 1) == ["python", "-m", "pytest", "-n", "0"]
 
 
