@@ -150,10 +150,10 @@ def launch_workers(
     ``only`` starts some of the workers (the others never start: the lesson's
     failure case). When a worker fails, the others get ``grace`` seconds to
     notice and exit on their own, then are killed. The default is generous:
-    MultiWorkerMirroredStrategy checks its peers' health only every 30 s, with a
-    10 s time-out (``_check_health_interval`` and ``_check_health_timeout`` in
-    TensorFlow's ``collective_all_reduce_strategy.py``), so a worker may need
-    40 s to notice a dead peer, and longer on a busy machine.
+    a worker learns of a dead peer from TensorFlow's coordination service once
+    the peer's heartbeats have been missing for the service's time-out (with the
+    service on, ``collective_all_reduce_strategy.py`` turns its own periodic
+    health check off), and later on a busy machine.
 
     Raises:
         LaunchError: a local port of the cluster is taken; a worker cannot be

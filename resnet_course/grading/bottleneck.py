@@ -44,7 +44,8 @@ HINTS: dict[str, str] = BLOCK_HINTS | {
     "shortcut_input": "The shortcut conv reads {detail}, not the block's input: keep the input first "
     "(`X_shortcut = X`, before the main path overwrites X) and apply the branch1 conv to X_shortcut.",
     "bn_momentum": "BatchNorm's settings: {detail}. These blocks keep Keras's defaults (momentum=0.99, "
-    "epsilon=0.001), as in keras.applications.ResNet50; lesson 03's recipe changes the momentum later.",
+    "epsilon=0.001; keras.applications.ResNet50 has the same momentum, epsilon 1.001e-5); lesson 03's recipe "
+    "changes the momentum later.",
     "relu_twice": "A ReLU comes both before and after the addition: the last BatchNorm's output (branch2c) "
     "goes into the addition as it is; only the sum goes through the final ReLU.",
     "add_before_bn": "The shortcut is added before the last BatchNorm: add it to the output of "
