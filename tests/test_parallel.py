@@ -45,7 +45,7 @@ def test_lesson_04_runs_after_lesson_03_in_one_process() -> None:
 
 
 def test_a_chain_counts_as_long_as_its_notebooks_together(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "READS", {"b.ipynb": ("a.ipynb", "f.keras")})
+    monkeypatch.setattr(parallel, "READS", {"b.ipynb": "a.ipynb"})
     monkeypatch.setattr(parallel, "SECONDS", {"a.ipynb": 10, "b.ipynb": 500, "c.ipynb": 505})
     assert parallel.seconds("a.ipynb") == 510
     assert parallel.ordered(["c.ipynb", "a.ipynb"]) == ["a.ipynb", "c.ipynb"]
@@ -65,12 +65,17 @@ def test_the_longest_units_come_first_and_a_new_notebook_counts_as_long() -> Non
 
 
 def test_the_tables_name_files_that_exist() -> None:
-    named = set(parallel.SECONDS) | set(parallel.READS) | {writer for writer, _ in parallel.READS.values()}
+    named = set(parallel.SECONDS) | set(parallel.READS) | set(parallel.READS.values())
     missing = sorted(name for name in named if not (REPO / name).exists())
     assert not missing, f"tools/parallel.py names files that do not exist: {missing}"
     measured = {unit for unit in parallel.SECONDS if unit.endswith(".ipynb")}
     notebooks = {p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("*.ipynb")}
     assert notebooks <= measured, "measure the new notebook and add it to SECONDS"
+
+
+def runs_of(names: list[str]) -> list[str]:
+    """``names`` with each run of equal neighbours kept once."""
+    return [name for i, name in enumerate(names) if i == 0 or names[i - 1] != name]
 
 
 def test_an_xdist_worker_collects_the_longest_units_first_each_one_whole() -> None:
@@ -87,10 +92,9 @@ def test_an_xdist_worker_collects_the_longest_units_first_each_one_whole() -> No
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     nodeids = [line for line in done.stdout.splitlines() if "::" in line]
     units = [parallel.unit(nodeid) for nodeid in nodeids]
-    runs = [unit for i, unit in enumerate(units) if i == 0 or units[i - 1] != unit]
+    runs = runs_of(units)
     assert runs == parallel.ordered(units), runs  # each unit whole, longest first
-    files = [nodeid.split("::")[0] for nodeid in nodeids]
-    files = [f for i, f in enumerate(files) if i == 0 or files[i - 1] != f]
+    files = runs_of([nodeid.split("::")[0] for nodeid in nodeids])
     assert files[:2] == ["notebooks/03_resnet50_signs.ipynb", "notebooks/04_beyond_resnet50.ipynb"], files
     cells = [int(n.rsplit(" ", 1)[1]) for n in nodeids if n.startswith("notebooks/03_resnet50_signs.ipynb")]
     assert cells == sorted(cells)
