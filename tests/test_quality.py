@@ -193,11 +193,52 @@ def test_keras_download_fails_loudly() -> None:
     assert "offline guard" in result.stdout, result.stdout + result.stderr[-2000:]
 
 
+# The lesson whose teacher key's code runs in a test (test_a_fast_notebook_reexecutes_identically).
+FAST_LESSON = "02_residual_blocks.ipynb"
+
+
+def test_the_teacher_keys_code_reads_only_what_its_lesson_defines() -> None:
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        assert nbtool.key_problems(nbformat.read(path, as_version=4)) == [], path.name
+
+
+def test_key_problems_names_an_undefined_name_and_a_syntax_error() -> None:
+    answers = (
+        "### BEGIN SOLUTION\n1. Like this:\n\n   ```python\n   model.layers[-1].kernel\n   print(lineal)\n   ```\n"
+        "2. Or:\n\n   ```python\n   for x in\n   ```\n### END SOLUTION"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("%matplotlib inline\nimport keras\nmodel = keras.Sequential()"),
+            nbformat.v4.new_markdown_cell(answers),
+        ]
+    )
+    assert nbtool.key_snippets(nb) == ["model.layers[-1].kernel\nprint(lineal)\n", "for x in\n"]
+    found = nbtool.key_problems(nb)
+    assert len(found) == 2 and "reads undefined names: lineal" in found[0] and "does not parse" in found[1], found
+    assert [c.source for c in nbtool.with_key_code(nb).cells[2:]] == [
+        "model.layers[-1].kernel\nprint(lineal)",
+        "for x in",
+    ]
+
+
+def test_the_teacher_keys_code_is_only_where_a_test_runs_it() -> None:
+    """A lesson too slow to re-execute in a test keeps its key's code out of ```python blocks (or a
+    test gets added that runs it)."""
+    with_code = [
+        p.name
+        for p in sorted((REPO / "notebooks").glob("*.ipynb"))
+        if nbtool.key_snippets(nbformat.read(p, as_version=4))
+    ]
+    assert set(with_code) <= {FAST_LESSON}, with_code
+
+
 @pytest.mark.executes_notebooks
 def test_a_fast_notebook_reexecutes_identically(tmp_path: Path) -> None:
-    """Reproducibility: execute notebook 02 afresh, then nbval that copy: every compared output repeats."""
-    copy = tmp_path / "02_residual_blocks.ipynb"
-    copy.write_bytes((REPO / "notebooks" / "02_residual_blocks.ipynb").read_bytes())
+    """Reproducibility: execute notebook 02 afresh, with its teacher key's code appended as cells (which
+    must run without error), then nbval that copy: every compared output repeats."""
+    copy = tmp_path / FAST_LESSON
+    nbformat.write(nbtool.with_key_code(nbformat.read(REPO / "notebooks" / FAST_LESSON, as_version=4)), copy)
     nbtool.execute(copy)
     result = run(
         "pytest",

@@ -42,10 +42,13 @@ course's virtual environment.
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import multiprocessing
 import os
 import re
 import sys
+import textwrap
 import time
 import tomllib
 from collections.abc import Iterator
@@ -261,6 +264,63 @@ def paste_solutions(student: nbformat.NotebookNode, solution: nbformat.NotebookN
         "markdown": re.compile(r"^YOUR ANSWER HERE\n?", re.MULTILINE),
     }
     return [stubs[c.cell_type].sub(lambda _: regions.pop(0), c.source + "\n").rstrip("\n") for c in student.cells]
+
+
+# A fenced block of Python in markdown (the teacher key's code), possibly indented under a list item.
+KEY_CODE = re.compile(r"^([ \t]*)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
+
+
+def key_snippets(nb: nbformat.NotebookNode) -> list[str]:
+    """The code of the teacher key: the ```python blocks inside the markdown cells' solution regions."""
+    regions = [m.group(0) for c in nb.cells if c.cell_type == "markdown" for m in SOLUTION.finditer(c.source)]
+    return [textwrap.dedent(m.group(2)) for region in regions for m in KEY_CODE.finditer(region)]
+
+
+def _names(tree: ast.AST) -> tuple[set[str], set[str]]:
+    """The names a piece of code binds (assignments, imports, definitions, arguments) and those it reads."""
+    bound: set[str] = set()
+    read: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return bound, read
+
+
+def key_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """What keeps the teacher key's code from running after the lesson: a block that does not parse,
+    or a name it reads that neither it nor any code cell of the lesson defines (nor Python's builtins)."""
+    defined = set(dir(builtins))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            defined |= _names(ast.parse(code))[0]
+    found = []
+    for snippet in key_snippets(nb):
+        first = snippet.splitlines()[0] if snippet.strip() else ""
+        try:
+            bound, read = _names(ast.parse(snippet))
+        except SyntaxError as err:
+            found.append(f"the key's block starting {first!r} does not parse: {err.msg} (line {err.lineno})")
+            continue
+        missing = sorted(read - bound - defined)
+        if missing:
+            found.append(f"the key's block starting {first!r} reads undefined names: {', '.join(missing)}")
+    return found
+
+
+def with_key_code(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``nb`` with the teacher key's code blocks appended as code cells, to run them after the lesson."""
+    extended = nbformat.from_dict(nb)
+    extended.cells += [nbformat.v4.new_code_cell(snippet.rstrip("\n")) for snippet in key_snippets(nb)]
+    return extended
 
 
 def write_student_edition(target: Path = STUDENT_DIR) -> list[Path]:
