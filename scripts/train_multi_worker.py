@@ -16,9 +16,9 @@ After every epoch each worker saves a checkpoint (weights, optimizer state and
 the epoch) into ``OUT/backup/worker-<index>``; a restarted worker resumes from
 the last one it finds. At the end worker 0, the chief, saves the trained
 weights (``OUT/model.weights.h5``), and each worker writes
-``OUT/worker-<index>.json``: its batch sizes, the epoch it started from, its
-validation accuracy, the SHA-256 of its final weights and the seconds it
-trained. ``--exit-at-step N`` makes the worker exit (code 3) right after step
+``OUT/worker-<index>.json``: its batch sizes, the epoch it started from, the
+loss of its first step, its validation accuracy, the SHA-256 of its final
+weights and the seconds it trained. ``--exit-at-step N`` makes the worker exit (code 3) right after step
 N, to simulate a crash.
 
 Keras 3's ``model.fit`` does not run under ``MultiWorkerMirroredStrategy``
@@ -153,12 +153,15 @@ def main(argv: list[str]) -> None:
         return strategy.reduce(tf.distribute.ReduceOp.SUM, per_worker, axis=None)
 
     start = time.time()
+    first_loss = None  # the loss of this run's first step: on the weights it started from
     for e in range(initial_epoch, args.epochs):
         total = 0.0
         data = epoch_data(x[train], y[train], global_batch, seed=args.seed + e)
         batches = iter(strategy.experimental_distribute_dataset(data))
         for _ in range(steps):
-            total += float(train_step(batches))
+            loss = float(train_step(batches))
+            first_loss = loss if first_loss is None else first_loss
+            total += loss
             if int(optimizer.iterations.numpy()) == args.exit_at_step:
                 print(f"worker {index}: simulated crash after step {args.exit_at_step}", flush=True)
                 os._exit(CRASH_EXIT_CODE)  # no clean-up, as when a machine goes away
@@ -175,6 +178,7 @@ def main(argv: list[str]) -> None:
         "global_batch": global_batch,
         "steps_per_epoch": steps,
         "initial_epoch": initial_epoch,
+        "first_step_loss": first_loss,
         "val_images": len(val),
         "val_accuracy": float(np.mean(probabilities.argmax(axis=1) == Y[0, val])),
         "weights_sha256": weights_sha256(model),
