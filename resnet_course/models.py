@@ -31,7 +31,7 @@ def ResNet50(input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM
 
     ZeroPadding2D(3) -> conv1 7x7/2 (64) -> BN -> ReLU -> MaxPool 3x3/2 ->
     stages 2-5 of ``RESNET50_STAGES`` (a convolutional block, then identity
-    blocks, f=3) -> AveragePooling2D(2) 'avg_pool' -> Flatten -> Dense softmax
+    blocks, f=3) -> AveragePooling2D(2, padding="same") 'avg_pool' -> Flatten -> Dense softmax
     'fc6'. For 64x64x3 input and 6 classes: 23,600,006 parameters.
     """
     L = keras.layers

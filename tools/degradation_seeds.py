@@ -4,12 +4,13 @@ Usage: [SIGNS_SOURCE=digits] .venv/bin/python tools/degradation_seeds.py [--seed
 
 Runs ``run_degradation`` exactly as notebook 01 does (same depths, epochs,
 image size and learning rate: keep the constants below in step with the
-notebook), prints each network's final training and test error per seed and
-the spread over the seeds, and the gradient-norm ratios of the deep nets at
-initialisation; exits non-zero when one of the notebook's findings fails for
-a seed: on the training errors (three where the training set is not fitted
-within the budget, else one on the mean training error over the epochs) and
-two on the gradient norms. Takes about 2 minutes per seed on 2 cores.
+notebook), prints each network's final training error and the gradient-norm
+ratios of the deep nets at initialisation per seed, then the range over the
+seeds of the final training and test errors and of the mean training
+error; exits non-zero when one of the notebook's findings fails for a seed:
+on the training errors (three where the training set is not fitted within
+the budget, else one on the mean training error over the epochs) and two on
+the gradient norms. Takes about 2 minutes per seed on 2 cores.
 """
 
 from __future__ import annotations
