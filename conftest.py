@@ -33,6 +33,7 @@ GUARD_DIR = Path(__file__).resolve().parent / "tests" / "offline"
 
 os.environ["COURSE_OFFLINE"] = "1"
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as resnet_utils does, for tests that import TensorFlow first
 # The notebooks' committed outputs are those of the shipped photos: the tests use them even when the
 # original course's files are in datasets/ or SIGNS_SOURCE is set (tools/run_on_source.py runs the others).
 os.environ["SIGNS_SOURCE"] = SHIPPED_SOURCE

@@ -39,27 +39,32 @@ def test_has_graphviz_follows_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert has_graphviz()
 
 
+ONEDNN = "from tensorflow.python.util import _pywrap_util_port\nprint(_pywrap_util_port.IsMklEnabled())\n"
+
+
 def test_importing_resnet_utils_is_quiet_and_changes_only_what_it_documents() -> None:
-    """No TensorFlow line on stderr; fd 2 works afterwards; the variable and the logger level as documented."""
+    """No TensorFlow line on stderr; fd 2 works afterwards; the variables, the logger level and oneDNN as
+    documented (TensorFlow's own answer to whether its oneDNN kernels are on)."""
     code = (
         "import logging, os, sys\n"
         "import resnet_utils\n"
         "import tensorflow as tf\n"
-        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], logging.getLevelName(tf.get_logger().level))\n"
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])\n"
+        "print(logging.getLevelName(tf.get_logger().level))\n"
         "os.write(2, b'fd 2 still works\\n')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    ) + ONEDNN
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["3", "ERROR"]
+    assert done.stdout.split() == ["3", "1", "ERROR", "True"]
     assert done.stderr == "fd 2 still works\n", done.stderr
 
 
-def test_an_explicit_log_level_is_kept() -> None:
-    code = "import os\nimport resnet_utils\nprint(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1"}
+def test_an_explicit_log_level_and_onednn_choice_are_kept() -> None:
+    code = "import os\nimport resnet_utils\nprint(os.environ['TF_CPP_MIN_LOG_LEVEL'])\n" + ONEDNN
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1", "TF_ENABLE_ONEDNN_OPTS": "0"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert done.stdout.strip() == "1", done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "False"], done.stderr[-2000:]
 
 
 def test_lesson_minutes_scale_with_the_machine_speed() -> None:
