@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from resnet_course.blocks import basic_block, convolutional_block, identity_block, preact_block
+from resnet_course.blocks import REFERENCE_BLOCKS, basic_block, convolutional_block, identity_block, preact_block
 
 L = keras.layers
 
@@ -60,3 +60,25 @@ def test_preact_block_shapes() -> None:
     x = keras.Input((8, 8, 4))
     assert keras.Model(x, preact_block(x, 4, 1, "a")).output.shape == (None, 8, 8, 4)
     assert keras.Model(x, preact_block(x, 8, 2, "b")).output.shape == (None, 4, 4, 8)
+
+
+def test_lesson_01_answer_6_depth_is_what_stalls_the_plain_stack() -> None:
+    """Lesson 01's open question 6, as its teacher key answers it: trained to output its input (512 random
+    ReLU outputs, Adam 1e-3, 10 epochs, seed 0, as the lesson's experiment), one plain block ends below the
+    score of outputting each pixel's mean and below one residual block; five plain blocks end above it."""
+    a = np.maximum(np.random.RandomState(1).normal(size=(512, 8, 8, 16)), 0).astype("float32")
+    mean_score = float(((a - a.mean(axis=0)) ** 2).mean())
+
+    def final_loss(kind: str, blocks: int) -> float:
+        keras.utils.set_random_seed(0)
+        x = keras.Input((8, 8, 16))
+        y = x
+        for i in range(blocks):
+            y = REFERENCE_BLOCKS[kind](y, 16, name=f"b{i}")
+        stack = keras.Model(x, y)
+        stack.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        return float(stack.fit(a, a, batch_size=32, epochs=10, verbose=0).history["loss"][-1])
+
+    one_plain, one_residual, five_plain = final_loss("plain", 1), final_loss("residual", 1), final_loss("plain", 5)
+    assert 0.33 < mean_score < 0.35, mean_score  # 1/2 - 1/(2 pi) = 0.341, the lesson's "about 0.34"
+    assert one_plain < one_residual < mean_score < five_plain, (one_plain, one_residual, mean_score, five_plain)
