@@ -2,7 +2,7 @@
 
 The reference solutions of the graded exercises (``residual_block``/``basic_block``,
 ``identity_block``, ``convolutional_block``, ``ResNet50``, ``preact_block``,
-``grad_cam``) are not exported here under any name: the learner writes them, and
+``grad_cam``, ``build_transfer_model``, ``unfreeze``) are not exported here under any name: the learner writes them, and
 the checks reach the references in ``resnet_course`` (see ``resnet_course.grading``).
 
 A notebook imports what it uses by name::
@@ -41,11 +41,14 @@ preprocess                 data         03, 04
 stratified_split           data         03, 04 (and the benchmark)
 basic_resnet               models       04
 BASIC_STAGES               models       04
+resnet18                   models       06
 cifar_net                  models       01
 keras_applications_name    models       02, 03
 RESNET50_STAGES            models       03
 augmenter                  training     03
-compile_recipe             training     03, 04
+compile_recipe             training     03, 04, 06
+optimizer_start            training     06 (and training_speed)
+restart                    training     06 (and training_speed)
 final_error                training     01
 run_degradation            training     01
 train_dataset              training     03, 04
@@ -54,7 +57,8 @@ about                      training     00, 03, 04
 zero_init_residual         training     03, 04
 accuracy                   evaluation   03, 04
 recalibrate_batchnorm      evaluation   03
-wilson_interval            evaluation   04 (and with_interval)
+wilson_interval            evaluation   04, 06 (and with_interval)
+mean_interval              evaluation   06
 with_interval              evaluation   03, 04
 confusion_matrix           evaluation   03
 forward_flops              evaluation   04
@@ -77,6 +81,11 @@ check_preact_block         grading      04
 check_residual_block       grading      01
 check_resnet50             grading      03
 check_tf_config            grading      05
+check_transfer_model       grading      06
+check_unfreeze             grading      06
+IMAGENET_FILE              transfer     06
+few_shot                   transfer     06
+imagenet_base              transfer     06
 randomize_batchnorm        grading      02
 environment_report         environment  00
 lesson_minutes             environment  00
@@ -136,6 +145,7 @@ from resnet_course.evaluation import (  # noqa: E402
     forward_flops,
     gradient_norms,
     load_image,
+    mean_interval,
     predict_image,
     recalibrate_batchnorm,
     wilson_interval,
@@ -150,6 +160,8 @@ from resnet_course.grading import (  # noqa: E402
     check_residual_block,
     check_resnet50,
     check_tf_config,
+    check_transfer_model,
+    check_unfreeze,
     randomize_batchnorm,
 )
 from resnet_course.models import (  # noqa: E402
@@ -158,6 +170,7 @@ from resnet_course.models import (  # noqa: E402
     basic_resnet,
     cifar_net,
     keras_applications_name,
+    resnet18,
 )
 from resnet_course.plots import (  # noqa: E402
     plot_cluster,
@@ -179,16 +192,24 @@ from resnet_course.training import (  # noqa: E402
     augmenter,
     compile_recipe,
     final_error,
+    optimizer_start,
+    restart,
     run_degradation,
     train_dataset,
     training_speed,
     zero_init_residual,
+)
+from resnet_course.transfer import (  # noqa: E402
+    IMAGENET_FILE,
+    few_shot,
+    imagenet_base,
 )
 
 __all__ = [
     "BASIC_STAGES",
     "BATCH_SIZE",
     "DATASETS_DIR",
+    "IMAGENET_FILE",
     "IMAGE_SHAPE",
     "NUM_CLASSES",
     "OUTPUTS_DIR",
@@ -212,6 +233,8 @@ __all__ = [
     "check_residual_block",
     "check_resnet50",
     "check_tf_config",
+    "check_transfer_model",
+    "check_unfreeze",
     "cifar_net",
     "compile_recipe",
     "confusion_matrix",
@@ -219,18 +242,22 @@ __all__ = [
     "default_source",
     "downsample",
     "environment_report",
+    "few_shot",
     "final_error",
     "forward_flops",
     "free_ports",
     "generate_signs",
     "gradient_norms",
     "has_graphviz",
+    "imagenet_base",
     "keras_applications_name",
     "launch_workers",
     "lesson_minutes",
     "load_dataset",
     "load_image",
     "machine_speed",
+    "mean_interval",
+    "optimizer_start",
     "output_path",
     "plot_cluster",
     "plot_confusion",
@@ -245,6 +272,8 @@ __all__ = [
     "randomize_batchnorm",
     "recalibrate_batchnorm",
     "render_sign",
+    "resnet18",
+    "restart",
     "run_degradation",
     "show_diagram",
     "stratified_split",

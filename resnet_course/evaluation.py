@@ -4,12 +4,14 @@ gradient norms, FLOPs, Grad-CAM, and classifying an image file.
 
 Lessons: 01 (``gradient_norms``), 03 (``accuracy``, ``with_interval`` (which uses ``wilson_interval``),
 ``recalibrate_batchnorm``, ``confusion_matrix``, ``load_image``, ``predict_image``),
-04 (``accuracy``, ``wilson_interval``, ``with_interval``, ``forward_flops``, ``grad_cam``).
+04 (``accuracy``, ``wilson_interval``, ``with_interval``, ``forward_flops``, ``grad_cam``),
+06 (``accuracy``, ``wilson_interval``, ``mean_interval``, ``confusion_matrix``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -72,6 +74,26 @@ def wilson_interval(correct: int, n: int, z: float = 1.96) -> tuple[float, float
     low = 0.0 if correct == 0 else float(centre - half)
     high = 1.0 if correct == n else float(centre + half)
     return low, high
+
+
+# Student's t quantiles t(0.975, n - 1) for n = 2..10 values (any statistics table): the 95 % interval of a mean.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """The mean of 2-10 values and its 95 % interval, mean ± t·s/√n (Student's t with n - 1 degrees of freedom).
+
+    For a few seeds of one training: the interval of the mean over seeds, wide when
+    the seeds disagree and when there are few of them (t = 4.303 for 3 values).
+
+    Returns:
+        ``(mean, low, high)``.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if not 2 <= len(x) <= len(T_975) + 1:
+        raise ValueError(f"mean_interval: needs 2 to {len(T_975) + 1} values, found {len(x)}")
+    half = T_975[len(x) - 2] * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
 
 
 def with_interval(acc: float, n: int) -> str:

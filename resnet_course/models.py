@@ -2,7 +2,7 @@
 
 Lessons: 01 (``cifar_net``), 02 and 03 (``keras_applications_name``, the map
 to ``keras.applications.ResNet50``'s layer names), 03 (``ResNet50``), 04
-(``basic_resnet``, ``ResNet50``).
+(``basic_resnet``, ``ResNet50``), 06 (``resnet18``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import keras
 
-from resnet_course.blocks import convolutional_block, identity_block
+from resnet_course.blocks import basic_block, convolutional_block, identity_block
 from resnet_course.constants import IMAGE_SHAPE, NUM_CLASSES
 
 # A basic or pre-activation block, called as block(X, filters, s=s, name=name).
@@ -114,6 +114,15 @@ def basic_resnet(
     # float32 softmax: under mixed precision (lesson 04 on a GPU) a float16 softmax loses small probabilities.
     outputs = L.Dense(classes, activation="softmax", dtype="float32", name="fc")(X)
     return keras.Model(inputs, outputs, name=f"{'preact_' if preact else ''}resnet{depth}")
+
+
+def resnet18(input_shape: tuple[int, int, int] = IMAGE_SHAPE, classes: int = NUM_CLASSES) -> keras.Model:
+    """ResNet-18 (v1) of the course's basic block: ``basic_resnet(18, basic_block)`` with the reference block.
+
+    Lesson 06 reuses it, trained on one source, for another; lesson 04 builds the
+    same network from the learner's own ``basic_block``.
+    """
+    return basic_resnet(18, basic_block, input_shape=input_shape, classes=classes)
 
 
 def cifar_net(

@@ -2,7 +2,8 @@
 
 Lessons: 00 (``training_speed``), 01 (``run_degradation``, ``final_error``),
 03 and 04 (``augmenter``, ``train_dataset``, ``zero_init_residual``,
-``compile_recipe``, ``training_speed``, ``about``).
+``compile_recipe``, ``training_speed``, ``about``), 06 (the same, and ``optimizer_start``
+and ``restart``: one compiled model trained again from new weights without tracing it again).
 """
 
 from __future__ import annotations
@@ -157,6 +158,35 @@ def zero_init_residual(model: keras.Model) -> list[str]:
     return zeroed
 
 
+def optimizer_start(model: keras.Model) -> list[np.ndarray]:
+    """The values of a compiled ``model``'s optimizer variables before its first step (for ``restart``).
+
+    Builds the optimizer for the model's trainable variables when it is not built yet:
+    call it right after ``compile``, with the trainable flags the training will use.
+    """
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+
+
+def restart(model: keras.Model, weights: list[np.ndarray], start: list[np.ndarray]) -> None:
+    """Set ``model``'s weights and put its optimizer back to ``start`` (from ``optimizer_start``).
+
+    The next ``fit`` then trains as a model freshly built with these weights and
+    compiled the same way would (step counter and learning-rate schedule at 0, Adam's
+    moments at 0), but reuses the training step Keras has already traced.
+    """
+    model.set_weights(weights)
+    variables = model.optimizer.variables
+    if len(variables) != len(start):
+        raise ValueError(
+            f"restart: the optimizer has {len(variables)} variables, the start {len(start)}: "
+            "take the start with optimizer_start after compiling this model"
+        )
+    for variable, value in zip(variables, start, strict=True):
+        variable.assign(value)
+
+
 def training_speed(
     model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = BATCH_SIZE, steps: int = 4, augment: bool = True
 ) -> float:
@@ -172,16 +202,12 @@ def training_speed(
     n = batch_size * (steps + 1)
     if len(x) < n:
         raise ValueError(f"training_speed: needs {n} examples, found {len(x)}")
-    model.optimizer.build(model.trainable_variables)
-    weights = model.get_weights()
-    state = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    weights, state = model.get_weights(), optimizer_start(model)
     ends: list[float] = []
     timer = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
     batches = train_dataset(x[:n], y[:n], batch_size=batch_size, augment=augment)
     model.fit(batches, epochs=1, verbose=0, callbacks=[timer], shuffle=False)
-    model.set_weights(weights)
-    for variable, value in zip(model.optimizer.variables, state, strict=True):
-        variable.assign(value)
+    restart(model, weights, state)
     return batch_size * steps / (ends[-1] - ends[0])
 
 

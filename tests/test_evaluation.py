@@ -21,6 +21,7 @@ from resnet_course.evaluation import (
     grad_cam,
     gradient_norms,
     load_image,
+    mean_interval,
     predict_image,
     probabilities,
     recalibrate_batchnorm,
@@ -193,3 +194,22 @@ def test_flip_average_is_the_mean_over_the_image_and_its_mirror() -> None:
     assert not np.allclose(plain, mirrored)  # the mirror image is a different input to this model
     labels = ((plain + mirrored) / 2).argmax(axis=1)
     assert accuracy(model, x, labels, flip_average=True) == 1.0
+
+
+def test_mean_interval_covers_the_mean_95_percent_of_the_time() -> None:
+    """Simulated: 3 (and 5) normal values whose interval holds the true mean in about 95 % of 20,000 draws."""
+    rng = np.random.default_rng(0)
+    for n in (3, 5):
+        draws = rng.normal(0.6, 0.05, size=(20_000, n))
+        covered = [low <= 0.6 <= high for _, low, high in map(mean_interval, draws)]
+        assert np.mean(covered) == pytest.approx(0.95, abs=0.01)
+    mean, low, high = mean_interval([0.5, 0.6, 0.7])
+    assert mean == pytest.approx(0.6)
+    assert high - mean == pytest.approx(mean - low) == pytest.approx(4.303 * 0.1 / 3**0.5)
+
+
+def test_mean_interval_needs_two_to_ten_values() -> None:
+    with pytest.raises(ValueError, match="needs 2 to 10 values, found 1"):
+        mean_interval([0.5])
+    with pytest.raises(ValueError, match="found 11"):
+        mean_interval([0.5] * 11)

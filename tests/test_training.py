@@ -13,6 +13,8 @@ from resnet_course.training import (
     augmenter,
     compile_recipe,
     final_error,
+    optimizer_start,
+    restart,
     run_degradation,
     train_dataset,
     training_speed,
@@ -205,3 +207,38 @@ def test_zero_init_residual_finds_the_branch_in_either_order_of_the_addition() -
     branch = L.BatchNormalization(name="branch_bn")(branch)
     model = keras.Model(inputs, [L.Add()([shortcut, branch]), L.Add()([branch, shortcut])])
     assert zero_init_residual(model) == ["branch_bn", "branch_bn"]
+
+
+def _small(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4, 4, 2))
+    x = keras.layers.Conv2D(3, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization(momentum=0.5)(x)
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Activation("relu")(x))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    model.compile(keras.optimizers.Adam(1e-2), "categorical_crossentropy")
+    return model
+
+
+def test_restart_trains_as_a_freshly_compiled_model() -> None:
+    """A model trained once, then restarted from new weights, ends where a new model with those weights ends."""
+    rng = np.random.RandomState(0)
+    x, y = rng.uniform(size=(16, 4, 4, 2)).astype("float32"), keras.utils.to_categorical(np.arange(16) % 2, 2)
+    fresh = _small(1)
+    weights = fresh.get_weights()
+    fresh.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+
+    reused = _small(2)
+    start = optimizer_start(reused)
+    reused.fit(x[::-1], y, batch_size=8, epochs=2, verbose=0, shuffle=False)  # another run first
+    restart(reused, weights, start)
+    assert int(reused.optimizer.iterations.numpy()) == 0
+    reused.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+    for a, b in zip(fresh.get_weights(), reused.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_restart_refuses_a_start_of_another_optimizer() -> None:
+    model = _small(0)
+    with pytest.raises(ValueError, match="optimizer_start"):
+        restart(model, model.get_weights(), [np.zeros(1)])

@@ -15,6 +15,8 @@ check_basic_block           basic_block               04      basic
 check_preact_block          preact_block              04      basic
 check_grad_cam              grad_cam                  04      gradcam
 check_tf_config             tf_config                 05      cluster
+check_transfer_model        build_transfer_model      06      transfer
+check_unfreeze              unfreeze                  06      transfer
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from resnet_course.grading.cluster import TF_CONFIG_HINTS, check_tf_config
 from resnet_course.grading.compare import randomize_batchnorm
 from resnet_course.grading.gradcam import GRAD_CAM_HINTS, check_grad_cam
 from resnet_course.grading.resnet50 import RESNET50_HINTS, check_resnet50
+from resnet_course.grading.transfer import TRANSFER_HINTS, UNFREEZE_HINTS, check_transfer_model, check_unfreeze
 
 __all__ = [
     "BASIC_HINTS",
@@ -39,6 +42,8 @@ __all__ = [
     "PREACT_HINTS",
     "RESNET50_HINTS",
     "TF_CONFIG_HINTS",
+    "TRANSFER_HINTS",
+    "UNFREEZE_HINTS",
     "check_basic_block",
     "check_convolutional_block",
     "check_grad_cam",
@@ -47,5 +52,7 @@ __all__ = [
     "check_residual_block",
     "check_resnet50",
     "check_tf_config",
+    "check_transfer_model",
+    "check_unfreeze",
     "randomize_batchnorm",
 ]
