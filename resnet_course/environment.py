@@ -59,12 +59,14 @@ def environment_report() -> dict[str, str]:
 # processes included; 04 took 375 s in the execution before, so expect some
 # 10 % of spread). Elsewhere a lesson takes about this work divided by that
 # machine's own speed: an estimate, since the lessons' other networks and the
-# input pipeline need not scale alike.
-LESSON_WORK = {"01": 11_900, "02": 350, "03": 18_600, "04": 23_400, "05": 8_800}
+# input pipeline need not scale alike. Lesson 06 was measured the same way on a
+# 2-core AMD EPYC (family 25, model 1) on 2026-12-03: 325 s, beside another
+# notebook, at 30.9 images/s (`machine_speed`).
+LESSON_WORK = {"01": 11_900, "02": 350, "03": 18_600, "04": 23_400, "05": 8_800, "06": 10_000}
 
 
 def lesson_minutes(speed: float) -> dict[str, float]:
-    """Estimated minutes to execute lessons 01-05 where the course ResNet-50 trains at ``speed`` images/s."""
+    """Estimated minutes to execute lessons 01-06 where the course ResNet-50 trains at ``speed`` images/s."""
     if speed <= 0:
         raise ValueError(f"lesson_minutes: speed must be positive, found {speed}")
     return {lesson: work / speed / 60 for lesson, work in LESSON_WORK.items()}

@@ -81,10 +81,11 @@ T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262)
 
 
 def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """The mean of 2-10 values and its 95 % interval, mean ± t·s/√n (Student's t with n - 1 degrees of freedom).
+    """The mean of 2-10 accuracies and its 95 % interval, mean ± t·s/√n (Student's t, n - 1 degrees of freedom).
 
     For a few seeds of one training: the interval of the mean over seeds, wide when
-    the seeds disagree and when there are few of them (t = 4.303 for 3 values).
+    the seeds disagree and when there are few of them (t = 4.303 for 3 values). The
+    interval is clipped to [0, 1], where accuracies lie.
 
     Returns:
         ``(mean, low, high)``.
@@ -93,7 +94,7 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
     if not 2 <= len(x) <= len(T_975) + 1:
         raise ValueError(f"mean_interval: needs 2 to {len(T_975) + 1} values, found {len(x)}")
     half = T_975[len(x) - 2] * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean()), float(x.mean() - half), float(x.mean() + half)
+    return float(x.mean()), float(max(0.0, x.mean() - half)), float(min(1.0, x.mean() + half))
 
 
 def with_interval(acc: float, n: int) -> str:

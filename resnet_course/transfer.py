@@ -22,7 +22,7 @@ import numpy as np
 
 from resnet_course.constants import IMAGE_SHAPE, NUM_CLASSES
 
-# The weights keras.applications.ResNet50(weights="imagenet", include_top=False) downloads (about 94 MB),
+# The weights keras.applications.ResNet50(weights="imagenet", include_top=False) downloads (about 95 MB),
 # and the name to look for when a local copy is given.
 IMAGENET_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -84,7 +84,7 @@ def imagenet_base(
 ) -> keras.Model:
     """``keras.applications.ResNet50`` without its top, for images in [0, 1], resized to ``size`` pixels.
 
-    ``weights="imagenet"`` downloads the ImageNet weights (about 94 MB, kept in
+    ``weights="imagenet"`` downloads the ImageNet weights (about 95 MB, kept in
     ``~/.keras/models``); a path loads a local copy instead: the downloaded file
     (``IMAGENET_FILE``) or one written by ``save_weights`` of a
     ``ResNet50(include_top=False)``. The model scales the images to 0-255,

@@ -208,6 +208,10 @@ def test_mean_interval_covers_the_mean_95_percent_of_the_time() -> None:
     assert high - mean == pytest.approx(mean - low) == pytest.approx(4.303 * 0.1 / 3**0.5)
 
 
+def test_mean_interval_stays_within_0_and_1() -> None:
+    assert mean_interval([0.0, 0.3, 0.0])[1] == 0.0 and mean_interval([1.0, 0.7, 1.0])[2] == 1.0
+
+
 def test_mean_interval_needs_two_to_ten_values() -> None:
     with pytest.raises(ValueError, match="needs 2 to 10 values, found 1"):
         mean_interval([0.5])

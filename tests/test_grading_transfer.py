@@ -23,11 +23,22 @@ def make_transfer(**mistake: Any) -> Callable[..., keras.Model]:
     Keyword mistakes: training_false=False (the base called without training=False: no mistake in Keras 3,
     where fit's training=True reaches the base either way), freeze="none" /
     "convs" / "model" / "head", pooling="none" / "flatten" / "max", softmax=False, classes=k (a number
-    written in), wired=True (keras.Model(base.input, ...) on base.output), hidden=True (an extra Dense layer).
+    written in), wired=True (keras.Model(base.input, ...) on base.output), hidden=True (an extra Dense layer),
+    rescaled=True (the features scaled before the pooling),
+    head="activation" (Dense, then a separate softmax layer) / "nested" (pooling and Dense in a Sequential) /
+    "dropout" (Dropout between pooling and head), sequential="no input" / "input" (keras.Sequential([base, ...])
+    without or with a keras.Input), returns="base".
     """
 
-    def build(base: keras.Model, classes: int = 6) -> keras.Model:
+    def build(base: keras.Model, classes: int = 6) -> Any:
         freeze = mistake.get("freeze", "base")
+        if mistake.get("returns") == "base":
+            base.trainable = False
+            return base
+        if "sequential" in mistake:
+            base.trainable = False
+            start = [keras.Input(base.input.shape[1:])] if mistake["sequential"] == "input" else []
+            return keras.Sequential([*start, base, L.GlobalAveragePooling2D(), L.Dense(classes, activation="softmax")])
         if freeze in ("base", "model", "head"):
             base.trainable = False
         elif freeze == "convs":
@@ -39,7 +50,12 @@ def make_transfer(**mistake: Any) -> Callable[..., keras.Model]:
         else:
             inputs = keras.Input(base.input.shape[1:])
             features = base(inputs, training=False) if mistake.get("training_false", True) else base(inputs)
+        if mistake.get("rescaled"):
+            features = L.Rescaling(2.0)(features)
         pooling = mistake.get("pooling", "average")
+        if mistake.get("head") == "nested":
+            pooling = "nested"
+            features = keras.Sequential([L.GlobalAveragePooling2D(), L.Dense(classes, activation="softmax")])(features)
         if pooling == "average":
             features = L.GlobalAveragePooling2D()(features)
         elif pooling == "flatten":
@@ -48,8 +64,14 @@ def make_transfer(**mistake: Any) -> Callable[..., keras.Model]:
             features = L.GlobalMaxPooling2D()(features)
         if mistake.get("hidden"):
             features = L.Dense(16, activation="relu")(features)
-        head = L.Dense(mistake.get("classes", classes), activation="softmax" if mistake.get("softmax", True) else None)
-        outputs = head(features)
+        if mistake.get("head") == "dropout":
+            features = L.Dropout(0.2)(features)
+        separate = mistake.get("head") == "activation"
+        softmax = "softmax" if mistake.get("softmax", True) and not separate else None
+        head = L.Dense(mistake.get("classes", classes), activation=softmax)
+        outputs = features if pooling == "nested" else head(features)
+        if separate:
+            outputs = L.Softmax()(outputs)
         model = keras.Model(inputs, outputs)
         if freeze == "model":
             model.trainable = False
@@ -82,7 +104,14 @@ def test_a_learners_right_versions_pass() -> None:
         ({"softmax": False}, "no_softmax"),
         ({"classes": 6}, "classes"),
         ({"wired": True}, "base_not_layer"),
-        ({"hidden": True}, "values"),
+        ({"hidden": True}, "layout"),
+        ({"rescaled": True}, "values"),
+        ({"head": "activation"}, "layout"),
+        ({"head": "nested"}, "layout"),
+        ({"head": "dropout"}, "layout"),
+        ({"sequential": "no input"}, "sequential"),
+        ({"sequential": "input"}, "sequential"),
+        ({"returns": "base"}, "returned_base"),
     ],
 )
 def test_each_mistake_gets_its_hint(mistake: dict[str, Any], key: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,15 +144,26 @@ def test_the_check_leaves_the_base_frozen_as_it_found_it() -> None:
 def make_unfreeze(mistake: str = "") -> Callable[[keras.Model], None]:
     """The exercise's unfreeze as a learner writes it, with one optional mistake: "bn left" (only
     base.trainable = True), "order" (BatchNorm frozen first, then base.trainable = True), "nothing"
-    (the base left frozen), "convs frozen" (the BatchNorm layers frozen, base.trainable never set)."""
+    (the base left frozen), "base left frozen" (the BatchNorm layers frozen, base.trainable never set),
+    "first bn only" (the loop stops after the first BatchNorm), "everything" (every layer frozen again),
+    "class name" (a right version: the BatchNorm layers found by their class's name)."""
+
+    def is_bn(layer: keras.Layer) -> bool:
+        return (
+            type(layer).__name__ == "BatchNormalization"
+            if mistake == "class name"
+            else isinstance(layer, L.BatchNormalization)
+        )
 
     def unfreeze_(base: keras.Model) -> None:
-        if mistake not in ("order", "nothing", "convs frozen"):
+        if mistake not in ("order", "nothing", "base left frozen"):
             base.trainable = True
         if mistake not in ("bn left", "nothing"):
             for layer in base.layers:
-                if isinstance(layer, L.BatchNormalization):
+                if is_bn(layer) or mistake == "everything":
                     layer.trainable = False
+                    if mistake == "first bn only":
+                        break
         if mistake == "order":
             base.trainable = True
 
@@ -133,11 +173,20 @@ def make_unfreeze(mistake: str = "") -> Callable[[keras.Model], None]:
 def test_the_reference_unfreeze_passes() -> None:
     assert check_unfreeze(unfreeze) == "ok"
     assert check_unfreeze(make_unfreeze()) == "ok"
+    assert check_unfreeze(make_unfreeze("class name")) == "ok"
+    assert type(keras.layers.BatchNormalization()).__setattr__ is keras.Layer.__setattr__  # the check put it back
 
 
 @pytest.mark.parametrize(
     ("mistake", "key"),
-    [("bn left", "bn_updating"), ("order", "bn_order"), ("nothing", "still_frozen"), ("convs frozen", "still_frozen")],
+    [
+        ("bn left", "bn_updating"),
+        ("order", "bn_order"),
+        ("nothing", "still_frozen"),
+        ("base left frozen", "still_frozen"),
+        ("first bn only", "bn_updating"),
+        ("everything", "convs_frozen"),
+    ],
 )
 def test_each_unfreeze_mistake_gets_its_hint(mistake: str, key: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert check_unfreeze(make_unfreeze(mistake)) == key

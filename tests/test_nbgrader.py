@@ -36,6 +36,7 @@ ASSIGNMENTS = [
     "03_resnet50_signs",
     "04_beyond_resnet50",
     "05_multi_worker",
+    "06_transfer_learning",
 ]
 WRONG = "02_residual_blocks"
 pytestmark = pytest.mark.executes_notebooks  # `make check` leaves the round trip to `make test`

@@ -51,7 +51,7 @@ def test_imagenet_base_names_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_imagenet_base_loads_a_local_weights_file(tmp_path: Path) -> None:
-    """The path route: a ResNet50(include_top=False)'s own save_weights (random weights, about 94 MB here)."""
+    """The path route: a ResNet50(include_top=False)'s own save_weights (random weights, about 95 MB)."""
     size = 32
     keras.utils.set_random_seed(0)
     written = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))

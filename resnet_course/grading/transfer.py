@@ -1,7 +1,7 @@
 """The checks of lesson 06's exercises: ``build_transfer_model(base, classes)`` and ``unfreeze(base)``.
 
 Both checks use a small trained-looking base (a conv, a BatchNorm with random
-moving statistics, a ReLU). ``check_transfer_model`` calls the
+moving statistics and a ReLU, twice). ``check_transfer_model`` calls the
 learner's function with 4 classes (not the lesson's 6, so that a number written
 in shows) and reads the model it returns: its output shape, the layers it
 contains, which weights are trainable, whether the output is a probability and
@@ -27,6 +27,15 @@ TRANSFER_HINTS: dict[str, str] = COMMON_HINTS | {
     "ok": "All checks passed: a frozen base in inference mode, global average pooling and a new softmax head.",
     "not_model": "build_transfer_model returned {detail}: return a keras.Model from the base's input shape "
     "to the new head's probabilities.",
+    "returned_base": "build_transfer_model returned the base itself: build a new model around it, "
+    "inputs = keras.Input(base.input.shape[1:]), the base called on them, pooling and a new head.",
+    "sequential": "build_transfer_model returned a keras.Sequential model: build it the functional way, "
+    "inputs = keras.Input(base.input.shape[1:]), base(inputs, training=False), the pooling and the head, and "
+    "return keras.Model(inputs, outputs). The lesson reads the model's input and the output of its layers, which "
+    "a Sequential model has only once it has been called.",
+    "layout": "The model's last layers are {detail}: end it with the pooling, then the Dense head with "
+    "activation='softmax' inside it (no separate Activation or Softmax layer, no nested model, nothing between "
+    "them): the lesson takes the head as model.layers[-1] and the features as the output of model.layers[-2].",
     "no_pooling": "The output has shape {detail}: the Dense head is applied at every position of the base's "
     "feature maps. Average them over the positions first, GlobalAveragePooling2D(), as the ResNet does before "
     "its own head.",
@@ -62,12 +71,15 @@ CONTEXT = f"the check called build_transfer_model(base, classes={CLASSES}) with 
 
 
 def probe_base(seed: int = 0) -> keras.Model:
-    """The checks' base: conv -> BatchNorm (random gamma, beta and moving statistics) -> ReLU, 8 channels of 4x4."""
+    """The checks' base: (conv -> BatchNorm -> ReLU) twice, random gamma, beta and moving statistics; 8 maps of 4x4."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(INPUT_SHAPE, name="base_input")
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False, name="base_conv")(inputs)
-    x = keras.layers.BatchNormalization(momentum=0.5, name="base_bn")(x)
-    base = keras.Model(inputs, keras.layers.Activation("relu", name="base_relu")(x), name="base")
+    x = inputs
+    for n, stride in ((1, 2), (2, 1)):
+        x = keras.layers.Conv2D(8, 3, strides=stride, padding="same", use_bias=False, name=f"base_conv{n}")(x)
+        x = keras.layers.BatchNormalization(momentum=0.5, name=f"base_bn{n}")(x)
+        x = keras.layers.Activation("relu", name=f"base_relu{n}")(x)
+    base = keras.Model(inputs, x, name="base")
     randomize_batchnorm(base, np.random.RandomState(seed))
     return base
 
@@ -84,9 +96,14 @@ def _all_layers(model: keras.Model) -> list[keras.Layer]:
 
 def _structure(model: Any, base: keras.Model) -> Verdict | None:
     """A mistake read from the returned object's type, shape and layers, before it is called."""
+    if model is base:
+        return "returned_base", ""
     if not isinstance(model, keras.Model):
         return "not_model", f"a {type(model).__name__}"
-    shape = tuple(model.output.shape) if not isinstance(model.output, list | tuple) else None
+    if isinstance(model, keras.Sequential):
+        return "sequential", ""
+    output = model.output
+    shape = tuple(output.shape) if not isinstance(output, list | tuple) else None
     if shape is None:
         return "not_model", "a model with several outputs"
     if tuple(model.input.shape[1:]) != INPUT_SHAPE:
@@ -108,6 +125,11 @@ def _structure(model: Any, base: keras.Model) -> Verdict | None:
         return ("bn_trainable", str(bns)) if bns == trainable else ("base_trainable", ", ".join(trainable))
     if not model.trainable_weights:
         return "head_frozen", f"model.trainable_weights is empty; model.trainable={model.trainable}"
+    last = model.layers[-2:]
+    if len(last) < 2 or not (
+        isinstance(last[1], keras.layers.Dense) and isinstance(last[0], keras.layers.GlobalAveragePooling2D)
+    ):
+        return "layout", " -> ".join(f"{layer.name} ({type(layer).__name__})" for layer in last)
     return None
 
 
@@ -135,7 +157,7 @@ def _check(fn: Callable[..., Any]) -> Verdict:
     inference = np.asarray(model(x, training=False), dtype=np.float64)
     sums = inference.sum(axis=1)
     if inference.min() < 0 or np.abs(sums - 1).max() > 1e-4:
-        return "no_softmax", f"each image's outputs sum to {sums.min():.3g}-{sums.max():.3g}, not 1"
+        return "no_softmax", f"each image's outputs sum to between {sums.min():.3g} and {sums.max():.3g}, not 1"
     expected = _expected(model, base, x)
     if expected is None:
         return "values", "the model has more than one Dense layer, or its kernel is not (channels, classes)"
@@ -148,35 +170,55 @@ def _check(fn: Callable[..., Any]) -> Verdict:
 UNFREEZE_HINTS: dict[str, str] = COMMON_HINTS | {
     "ok": "All checks passed: the base's convs learn, its BatchNorm layers keep their moving statistics.",
     "still_frozen": "The base's convs are still frozen ({detail}): set base.trainable = True, which makes "
-    "every layer inside trainable again, before you freeze the BatchNorm layers.",
+    "every layer inside trainable again, before you freeze the BatchNorm layers. Change the base you are given, "
+    "in place: the lesson ignores what unfreeze returns.",
+    "convs_frozen": "You froze the convs too ({detail}): after base.trainable = True, set trainable = False on "
+    "the BatchNormalization layers only (isinstance(layer, BatchNormalization)).",
     "bn_updating": "The BatchNorm layers {detail} are trainable, so fit runs them in training mode: they "
-    "normalise with each batch's own statistics and overwrite their moving averages with those of the few new "
+    "normalise with each batch's own statistics and move their moving averages towards those of the few new "
     "images. `training=False` in build_transfer_model does not prevent it: Keras 3 passes fit's training=True "
     "to every layer. After base.trainable = True, set `layer.trainable = False` on each BatchNormalization "
-    "layer of the base.",
+    "layer of the base (if you did, your condition matched none or only some of them: test "
+    "isinstance(layer, BatchNormalization) for every layer of base.layers).",
     "bn_order": "The BatchNorm layers are trainable again: base.trainable = True, set after them, makes every "
     "layer inside trainable. Set base.trainable = True first, then freeze each BatchNormalization layer.",
     "moved": "The flags look right, but one fit step {detail}: only the convs (and the head) should change.",
 }
-UNFREEZE_CONTEXT = "the check built the reference transfer model on a small base, called unfreeze(base), fit one step"
+UNFREEZE_CONTEXT = (
+    "the check built the reference transfer model on a small base with two BatchNorm layers, called unfreeze(base), "
+    "then fit one step"
+)
 
 
-def _recorded_flags(layer: keras.Layer) -> tuple[list[bool], Callable[[], None]]:
-    """Record every value assigned to ``layer.trainable`` (the learner's and base.trainable's own);
-    returns the record and the function that stops recording."""
-    record: list[bool] = []
-    cls = type(layer)
+def _recorded_flags(layers: list[keras.Layer]) -> tuple[dict[str, list[bool]], Callable[[], None]]:
+    """Record every value assigned to ``trainable`` of each of ``layers`` (the learner's and base.trainable's own,
+    by name; Keras skips assigning a value a layer already has, so its setter alone would miss some); returns the
+    record and the function that stops recording. The layers keep their class: the class's ``__setattr__`` is
+    wrapped while recording, and put back by the returned function."""
+    record: dict[str, list[bool]] = {layer.name: [] for layer in layers}
+    watched = {id(layer): layer.name for layer in layers}
+    classes = {type(layer) for layer in layers}
+    saved = {cls: cls.__dict__.get("__setattr__") for cls in classes}
 
-    class Recorded(cls):  # type: ignore[misc, valid-type]
-        def __setattr__(self, name: str, value: Any) -> None:
-            if name == "trainable":  # recorded here: Keras skips assigning a value the layer already has
-                record.append(bool(value))
-            super().__setattr__(name, value)
+    def wrap(cls: type) -> Callable[[Any, str, Any], None]:
+        inherited = cls.__setattr__
 
-    layer.__class__ = Recorded
+        def recording(self: Any, name: str, value: Any) -> None:
+            if name == "trainable" and id(self) in watched:
+                record[watched[id(self)]].append(bool(value))
+            inherited(self, name, value)
+
+        return recording
+
+    for cls in classes:
+        cls.__setattr__ = wrap(cls)  # type: ignore[method-assign]
 
     def stop() -> None:
-        layer.__class__ = cls
+        for cls, own in saved.items():
+            if own is None:
+                del cls.__setattr__
+            else:
+                cls.__setattr__ = own  # type: ignore[method-assign]
 
     return record, stop
 
@@ -184,29 +226,40 @@ def _recorded_flags(layer: keras.Layer) -> tuple[list[bool], Callable[[], None]]
 def _unfreeze(fn: Callable[..., Any]) -> Verdict:
     base = probe_base()
     model = build_transfer_model(base, classes=CLASSES)
-    record, stop = _recorded_flags(base.get_layer("base_bn"))
+    bns = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    record, stop = _recorded_flags(bns)
     try:
         fn(base)
     except Exception as err:  # the learner's code may raise anything
         return build_error(err)
     finally:
         stop()
-    conv, bn = base.get_layer("base_conv"), base.get_layer("base_bn")
-    if not conv.trainable_weights:
-        return "still_frozen", f"base.trainable={base.trainable}, {conv.name}.trainable={conv.trainable}"
-    if bn.trainable:
-        return ("bn_order", "") if False in record else ("bn_updating", f"['{bn.name}']")
+    convs = [layer for layer in base.layers if isinstance(layer, keras.layers.Conv2D)]
+    frozen = [layer.name for layer in convs if not layer.trainable_weights]
+    if frozen and not base.trainable:
+        return (
+            "still_frozen",
+            f"base.trainable={base.trainable}, {frozen[0]}.trainable={base.get_layer(frozen[0]).trainable}",
+        )
+    if frozen:
+        return "convs_frozen", ", ".join(f"{name}.trainable=False" for name in frozen)
+    updating = [layer.name for layer in bns if layer.trainable]
+    if updating:
+        if any(False in record[name] for name in updating):
+            return "bn_order", ""
+        return "bn_updating", str(updating)
     x = np.random.RandomState(1).uniform(size=(16, *INPUT_SHAPE)).astype("float32")
     y = keras.utils.to_categorical(np.arange(16) % CLASSES, CLASSES)
-    before = [np.array(w.numpy()) for w in (conv.kernel, bn.moving_mean, bn.gamma)]
+    kernels = [conv.kernel for conv in convs]
+    statistics = [w for bn in bns for w in (bn.moving_mean, bn.moving_variance, bn.gamma, bn.beta)]
+    before = [np.array(w.numpy()) for w in kernels + statistics]
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-    after = (conv.kernel, bn.moving_mean, bn.gamma)
-    kernel, mean, gamma = (np.abs(w.numpy() - b).max() for w, b in zip(after, before, strict=True))
-    if kernel == 0:
-        return "moved", "left the conv's kernel unchanged"
-    if mean > 0 or gamma > 0:
-        return "moved", f"changed the BatchNorm ({bn.name}: moving mean by {mean:.3g}, gamma by {gamma:.3g})"
+    moved = [float(np.abs(w.numpy() - b).max()) for w, b in zip(kernels + statistics, before, strict=True)]
+    if max(moved[: len(kernels)]) == 0:
+        return "moved", "left the convs' kernels unchanged"
+    if max(moved[len(kernels) :]) > 0:
+        return "moved", f"changed a BatchNorm layer's weights or statistics (by up to {max(moved[len(kernels) :]):.3g})"
     return "ok", ""
 
 
