@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
+from keras.src.legacy.saving import legacy_h5_format  # how Keras reads (and wrote) the downloaded file
 
-from resnet_course.transfer import build_transfer_model, few_shot, imagenet_base, unfreeze
+from resnet_course.transfer import IMAGENET_FILE, build_transfer_model, few_shot, imagenet_base, unfreeze
 
 
 def test_few_shot_draws_k_of_every_class_from_the_seed() -> None:
@@ -50,13 +52,21 @@ def test_imagenet_base_names_a_missing_file(tmp_path: Path) -> None:
         imagenet_base(missing)
 
 
-def test_imagenet_base_loads_a_local_weights_file(tmp_path: Path) -> None:
-    """The path route: a ResNet50(include_top=False)'s own save_weights (random weights, about 95 MB)."""
+@pytest.mark.parametrize("layout", ["legacy h5, as downloaded", "save_weights"])
+def test_imagenet_base_loads_a_local_weights_file(tmp_path: Path, layout: str) -> None:
+    """The path route, with random weights (about 95 MB): a file in the legacy HDF5 layout of the file
+    weights="imagenet" downloads (IMAGENET_FILE, which Keras reads with its legacy loader), and one written
+    by a ResNet50(include_top=False)'s own save_weights (Keras 3's .weights.h5)."""
     size = 32
     keras.utils.set_random_seed(0)
     written = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(size, size, 3))
-    path = tmp_path / "resnet50_notop.weights.h5"
-    written.save_weights(path)
+    if layout == "save_weights":
+        path = tmp_path / "resnet50_notop.weights.h5"
+        written.save_weights(path)
+    else:
+        path = tmp_path / IMAGENET_FILE
+        with h5py.File(path, "w") as f:
+            legacy_h5_format.save_weights_to_hdf5_group(f, written)
     base = imagenet_base(path, size=size, input_shape=(16, 16, 3))
     loaded = base.get_layer("resnet50")
     for a, b in zip(written.get_weights()[:6], loaded.get_weights()[:6], strict=True):

@@ -48,7 +48,7 @@ TRANSFER_HINTS: dict[str, str] = COMMON_HINTS | {
     "`classes` the check passed (4 here), not a number written in.",
     "base_not_layer": "The base's layers are wired into your model one by one (keras.Model(base.input, ...) "
     "or base.output), not called as one layer: call it as `base(inputs, training=False)` on a new "
-    "keras.Input, so that `training=False` holds for all of it and base.trainable switches it as a whole.",
+    "keras.Input, so that base.trainable freezes and unfreezes it as a whole.",
     "base_trainable": "The base is not frozen ({detail} trainable): set base.trainable = False before "
     "training the head, so that the new head's first, large gradients cannot change the trained weights.",
     "bn_trainable": "Only some layers are frozen: the BatchNorm layers {detail} are still trainable. Set "
@@ -201,7 +201,7 @@ def _recorded_flags(layers: list[keras.Layer]) -> tuple[dict[str, list[bool]], C
     saved = {cls: cls.__dict__.get("__setattr__") for cls in classes}
 
     def wrap(cls: type) -> Callable[[Any, str, Any], None]:
-        inherited = cls.__setattr__
+        inherited: Callable[[Any, str, Any], None] = getattr(cls, "__setattr__")  # noqa: B009
 
         def recording(self: Any, name: str, value: Any) -> None:
             if name == "trainable" and id(self) in watched:
@@ -211,14 +211,14 @@ def _recorded_flags(layers: list[keras.Layer]) -> tuple[dict[str, list[bool]], C
         return recording
 
     for cls in classes:
-        cls.__setattr__ = wrap(cls)  # type: ignore[method-assign]
+        setattr(cls, "__setattr__", wrap(cls))  # noqa: B010
 
     def stop() -> None:
         for cls, own in saved.items():
             if own is None:
-                del cls.__setattr__
+                delattr(cls, "__setattr__")
             else:
-                cls.__setattr__ = own  # type: ignore[method-assign]
+                setattr(cls, "__setattr__", own)  # noqa: B010
 
     return record, stop
 
