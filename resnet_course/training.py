@@ -159,10 +159,11 @@ def zero_init_residual(model: keras.Model) -> list[str]:
 
 
 def optimizer_start(model: keras.Model) -> list[np.ndarray]:
-    """The values of a compiled ``model``'s optimizer variables before its first step (for ``restart``).
+    """The current values of a compiled ``model``'s optimizer variables, to go back to with ``restart``.
 
-    Builds the optimizer for the model's trainable variables when it is not built yet:
-    call it right after ``compile``, with the trainable flags the training will use.
+    Builds the optimizer for the model's trainable variables when it is not built yet.
+    Called right after ``compile`` (with the trainable flags the training will use), it
+    records a fresh start; ``training_speed`` calls it to undo its own timed steps.
     """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
