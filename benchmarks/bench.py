@@ -13,7 +13,10 @@
         and test accuracy, with the minimum and median over the seeds.
     .venv/bin/python benchmarks/bench.py trials [--trials NAME ...] [--sources ...] [--seeds ...]
         The search for notebook 03's recipe (issue #32): each trial of TRIALS
-        changes one thing of the recipe; for each source and seed, the final
+        changes one thing of the recipe, or removes one of its parts (the
+        ablation: "without zero-init", "momentum 0.99", "constant learning
+        rate", "no label smoothing", "no flips or shifts"); for each source
+        and seed, the final
         validation accuracy (also with test-time flip averaging and after
         recalibrating BatchNorm), the validation loss, the seconds per run
         and per pass over the input pipeline alone. Validation only: the
@@ -113,8 +116,10 @@ def inference_speed(model: keras.Model, batch_size: int = 120, repeats: int = 5)
     return repeats * batch_size / (time.perf_counter() - start)
 
 
-# What `bench.py trials` measures: each changes one thing of notebook 03's recipe (issue #32).
-# "augment" goes to `augmenter`, "compile" to `compile_recipe`; "batch_size" and "epochs" replace the recipe's.
+# What `bench.py trials` measures: each changes one thing of notebook 03's recipe (issue #32), or
+# removes one of its parts (the ablation, issue #31). "augment" goes to `augmenter` (None: no augmentation
+# at all), "compile" to `compile_recipe`; "batch_size" and "epochs" replace the recipe's; "zero_init": False
+# leaves out `zero_init_residual`.
 TRIALS: dict[str, dict[str, Any]] = {
     "recipe": {},
     "zoom 0.1": {"augment": {"zoom": 0.1}},
@@ -126,6 +131,11 @@ TRIALS: dict[str, dict[str, Any]] = {
     "AdamW 0.1": {"compile": {"weight_decay": 0.1}},
     "batch 16": {"batch_size": 16},
     "6 epochs": {"epochs": 6},
+    "without zero-init": {"zero_init": False},
+    "momentum 0.99": {"compile": {"bn_momentum": 0.99}},
+    "constant learning rate": {"compile": {"cosine": False}},
+    "no label smoothing": {"compile": {"label_smoothing": 0.0}},
+    "no flips or shifts": {"augment": None},
 }
 
 
@@ -157,13 +167,16 @@ def time_to_target(
     Y_val = keras.utils.to_categorical(y_all[val], NUM_CLASSES)
     keras.utils.set_random_seed(seed)
     model = ResNet50()
-    zero_init_residual(model)
+    if trial.get("zero_init", True):
+        zero_init_residual(model)
     steps = int(np.ceil(len(X_train) / batch_size))
     compile_recipe(model, epochs, steps_per_epoch=steps, **trial.get("compile", {}))
     reached: dict[str, Any] = {}
     batch_statistics: list[float] = []
 
     def data() -> tf.data.Dataset:  # shuffles itself: fit(shuffle=False)
+        if "augment" in trial and trial["augment"] is None:
+            return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, augment=False)
         layers = augmenter(seed, **trial.get("augment", {}))
         return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, layers=layers)
 

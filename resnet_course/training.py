@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import keras
 import numpy as np
@@ -77,6 +77,8 @@ def compile_recipe(
     warmup_epochs: int = 0,
     weight_decay: float = 0.0,
     ema: float = 0.0,
+    cosine: bool = True,
+    label_smoothing: float = 0.1,
 ) -> None:
     """Compile ``model`` with the recipe notebook 03 builds step by step (part B).
 
@@ -93,17 +95,20 @@ def compile_recipe(
     and an exponential moving average of the weights with momentum ``ema``,
     which replaces the weights at the end of ``fit`` (BatchNorm's moving
     statistics are then those of the last weights: recalibrate them).
+    The recipe's own parts can be switched off one at a time for its
+    ablation: ``bn_momentum=0.99`` (Keras's default), ``cosine=False`` (a
+    constant ``learning_rate``, no warm-up) and ``label_smoothing=0.0``.
     """
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = bn_momentum
     warmup = warmup_epochs * steps_per_epoch
     decay = epochs * steps_per_epoch - warmup
-    schedule = (
-        keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=learning_rate, warmup_steps=warmup)
-        if warmup
-        else keras.optimizers.schedules.CosineDecay(initial_learning_rate=learning_rate, decay_steps=decay)
-    )
+    schedule: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
+    if cosine and warmup:
+        schedule = keras.optimizers.schedules.CosineDecay(0.0, decay, warmup_target=learning_rate, warmup_steps=warmup)
+    elif cosine:
+        schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate=learning_rate, decay_steps=decay)
     averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     optimizer = (
         keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay, **averaging)
@@ -112,7 +117,7 @@ def compile_recipe(
     )
     model.compile(
         optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
     )
 
@@ -227,6 +232,7 @@ def run_degradation(
     seed: int = 0,
     learning_rate: float = 1e-3,
     batch_size: int = 64,
+    optimizer: Callable[[], keras.optimizers.Optimizer] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Train a ``cifar_net`` of each depth from each of ``blocks`` with the same recipe.
 
@@ -236,7 +242,10 @@ def run_degradation(
     Every network starts from ``keras.utils.set_random_seed(seed)`` and trains
     with Adam (constant ``learning_rate``), batch ``batch_size``,
     for ``epochs`` epochs, on ``data = (x_train, y_train, x_test, y_test)``
-    (integer labels), measuring the test set after every epoch.
+    (integer labels), measuring the test set after every epoch. ``optimizer``
+    replaces Adam: a function that returns a new optimizer for each network,
+    e.g. ``lambda: keras.optimizers.SGD(0.05, momentum=0.9)`` (lesson 01's
+    exercise 4; ``learning_rate`` is then unused).
 
     Returns:
         ``{"plain8": history, "residual8": ..., ...}``, each Keras's
@@ -251,7 +260,7 @@ def run_degradation(
             keras.utils.set_random_seed(seed)
             net = cifar_net(depth, block, name, input_shape=x_train.shape[1:], classes=int(y_train.max()) + 1)
             net.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
+                optimizer=optimizer() if optimizer else keras.optimizers.Adam(learning_rate),
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )

@@ -107,6 +107,14 @@ def test_compile_recipe_schedules_the_learning_rate_to_zero() -> None:
     assert model.loss.get_config()["label_smoothing"] == 0.1
 
 
+def test_compile_recipe_ablations_constant_rate_and_no_label_smoothing() -> None:
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(6, activation="softmax")(inputs))
+    compile_recipe(model, epochs=3, steps_per_epoch=10, cosine=False, label_smoothing=0.0)
+    assert np.isclose(float(model.optimizer.learning_rate), 1e-3)  # a constant rate, not a schedule
+    assert model.loss.get_config()["label_smoothing"] == 0.0
+
+
 def _bn_net() -> keras.Model:
     inputs = keras.Input((6, 6, 3))
     x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
@@ -169,9 +177,16 @@ def test_run_degradation_trains_four_networks() -> None:
         rs.uniform(size=(6, 8, 8, 3)),
         rs.randint(0, 3, 6),
     )
-    histories = run_degradation((8, 14), data, REFERENCE_BLOCKS, epochs=2)
+    made: list[keras.optimizers.Optimizer] = []
+
+    def sgd() -> keras.optimizers.Optimizer:  # exercise 4's replacement of Adam (lesson 01's networks use Adam)
+        made.append(keras.optimizers.SGD(0.05, momentum=0.9))
+        return made[-1]
+
+    histories = run_degradation((8, 14), data, REFERENCE_BLOCKS, epochs=2, optimizer=sgd)
     assert list(histories) == ["plain8", "plain14", "residual8", "residual14"]
     assert all(len(h["accuracy"]) == 2 and len(h["val_accuracy"]) == 2 for h in histories.values())
+    assert len(made) == 4 and all(int(o.iterations) == 2 for o in made)  # a new SGD per network, 1 step per epoch
 
 
 def test_final_error_averages_the_last_epochs() -> None:
