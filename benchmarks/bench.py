@@ -175,10 +175,10 @@ def time_to_target(
     batch_statistics: list[float] = []
 
     def data() -> tf.data.Dataset:  # shuffles itself: fit(shuffle=False)
-        if "augment" in trial and trial["augment"] is None:
+        options = trial.get("augment", {})
+        if options is None:
             return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, augment=False)
-        layers = augmenter(seed, **trial.get("augment", {}))
-        return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, layers=layers)
+        return train_dataset(X_train, Y_train, batch_size=batch_size, seed=seed, layers=augmenter(seed, **options))
 
     pipeline_start = time.perf_counter()
     for _ in data():
